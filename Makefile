@@ -1,0 +1,34 @@
+# Two commands: `make run` (set-up + the default workflow + report) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+CORES ?= 2
+BIN := $(VENV)/bin
+
+.PHONY: run test setup dry-run report lint clean
+
+setup: $(VENV)/.installed
+
+# torch first, pinned, so its CPU build is used and no CUDA packages are pulled in.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES) $(ARGS)
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html $(ARGS)
+
+dry-run: setup
+	$(BIN)/snakemake --cores $(CORES) --dry-run $(ARGS)
+
+lint: setup
+	$(BIN)/snakemake --lint
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf results resources logs benchmarks .snakemake

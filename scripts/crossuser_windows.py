@@ -1,0 +1,18 @@
+"""Rule crossuser_windows: sliding windows over EMG-EPN-612 repetitions."""
+from myoflow.logutil import log_to_file
+from myoflow.sets import write_set
+from myoflow.store import read_recording
+from myoflow.windows import epn_window_set
+
+log = log_to_file(snakemake.log[0])
+w = snakemake.params.windows
+window_set = epn_window_set(
+    (read_recording(p) for p in snakemake.input.stores),
+    variant=snakemake.wildcards.variant,
+    length=w["length"],
+    stride=w["stride"],
+    rest_thinning=w["rest_thinning"],
+    crop_raw_to_ground_truth=snakemake.params.as_published,
+)
+log.info("%d windows, label counts %s", len(window_set), window_set.meta["label"].value_counts().to_dict())
+write_set(snakemake.output[0], window_set)

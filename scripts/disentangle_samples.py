@@ -1,0 +1,19 @@
+"""Rule disentangle_samples: Hyser dynamic samples on the 16x16 electrode mosaic."""
+from myoflow.logutil import log_to_file
+from myoflow.sets import write_set
+from myoflow.store import read_recording
+from myoflow.windows import hyser_sample_set
+
+log = log_to_file(snakemake.log[0])
+p = snakemake.params
+pre = dict(p.preprocess)
+pre["band_hz"] = tuple(pre["band_hz"])
+samples = hyser_sample_set(
+    (read_recording(path) for path in snakemake.input.stores),
+    measure=p.measure, frame=p.frame, raw_points=p.raw_points, segment_s=p.segment_s,
+    keep_last_s=p.keep_last_s,
+    physical_layout=not p.as_published,  # as published: channel vectors reshaped in storage order
+    **pre,
+)
+log.info("%d samples of shape %s", len(samples), samples.arrays["samples"].shape[1:])
+write_set(snakemake.output[0], samples)

@@ -1,0 +1,14 @@
+"""Rule hdcnn_images: HD-sEMG images on the physical electrode grid."""
+from myoflow.logutil import log_to_file
+from myoflow.sets import write_set
+from myoflow.store import read_recording
+from myoflow.windows import hd_image_set
+
+log = log_to_file(snakemake.log[0])
+images = hd_image_set(
+    (read_recording(p) for p in snakemake.input.stores),
+    **snakemake.params.images,
+    physical_layout=not snakemake.params.as_published,  # as published: storage-order reshape
+)
+log.info("%d images of shape %s", len(images), images.arrays["images"].shape[1:])
+write_set(snakemake.output[0], images)

@@ -1,0 +1,567 @@
+"""Figures of the studies, drawn from tables that :mod:`myoflow.stats` and the evaluators write.
+
+Rules every function follows:
+
+- it takes data plus an output path, saves a PNG (dpi 150) and releases the figure;
+- it computes no statistics beyond means and standard deviations for display: p-values, adjusted
+  p-values and mean ranks come in as tables;
+- it writes through :func:`myoflow.io.atomic_path` (a temporary file moved into place), so an
+  exception leaves no half-written figure under the output name.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (rendered by the Agg canvas), not
+through ``pyplot``: no global figure registry to leak into, no GUI backend to pick, and nothing to
+close after an exception.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .io import atomic_path
+
+DPI = 150
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+def _new_figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout=layout)
+    FigureCanvasAgg(fig)  # explicit Agg canvas, independent of the process-wide backend
+    return fig
+
+
+def _save(fig: Figure, out: str | os.PathLike) -> None:
+    """Render ``fig`` to ``out`` atomically, then drop its artists."""
+    try:
+        with atomic_path(out) as tmp:
+            # The temp name ends in ".tmp", so the format must be explicit.
+            fig.savefig(tmp, format="png", dpi=DPI)
+    finally:
+        fig.clear()
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} lacks column(s) {missing}; it has {list(df.columns)}")
+
+
+def _single_metric(df: pd.DataFrame, what: str) -> None:
+    if "metric" in df.columns and df["metric"].nunique() > 1:
+        raise ValueError(f"{what} holds several metrics {sorted(map(str, df['metric'].unique()))};"
+                         " filter to one before plotting")
+
+
+def _stars(p: float) -> str:
+    if not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _order(values: pd.Series) -> list:
+    """Categories in order of first appearance (the config's order, not alphabetical)."""
+    return list(pd.unique(values))
+
+
+def _jitter(n: int, width: float) -> np.ndarray:
+    """Deterministic horizontal offsets for n points, spread over +-width/2."""
+    if n <= 1:
+        return np.zeros(n)
+    return np.linspace(-width / 2, width / 2, n)
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    ncols = max(1, min(ncols, n))
+    return math.ceil(n / ncols), ncols
+
+
+def _grouped_bars(
+    ax,
+    table: pd.DataFrame,
+    group_col: str,
+    hue_col: str,
+    value_col: str = "value",
+    unit_col: str | None = None,
+) -> None:
+    """Bars of mean +- sd of ``value_col`` per (group, hue), with the individual units as points."""
+    if unit_col is not None:
+        # One point per unit: average any repeats (e.g. folds of a subject) for display.
+        table = table.groupby([group_col, hue_col, unit_col], sort=False, dropna=False)[
+            value_col].mean().reset_index()
+    groups, hues = _order(table[group_col]), _order(table[hue_col])
+    width = 0.8 / len(hues)
+    colors = matplotlib.colormaps["tab10"]
+    for h, hue in enumerate(hues):
+        xs, means, sds = [], [], []
+        for g, group in enumerate(groups):
+            v = table.loc[(table[group_col] == group) & (table[hue_col] == hue), value_col]
+            v = v.to_numpy(float)
+            v = v[np.isfinite(v)]
+            if v.size == 0:
+                continue
+            x = g - 0.4 + width * (h + 0.5)
+            xs.append(x)
+            means.append(v.mean())
+            sds.append(v.std(ddof=1) if v.size > 1 else 0.0)
+            ax.scatter(x + _jitter(v.size, width * 0.5), v, s=10, color="black", alpha=0.6,
+                       zorder=3, linewidths=0)
+        ax.bar(xs, means, width=width * 0.9, yerr=sds, capsize=3, color=colors(h % 10),
+               alpha=0.8, label=str(hue), zorder=2)
+    ax.set_xticks(range(len(groups)), [str(g) for g in groups])
+    ax.legend(title=hue_col, fontsize="small")
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+def plot_per_user_bars(
+    per_user: pd.DataFrame,
+    out: str | os.PathLike,
+    metric_name: str = "balanced accuracy",
+    chance: float | None = None,
+    ncols: int = 3,
+) -> None:
+    """Per-user scores sorted descending, one panel per pipeline, with the mean line.
+
+    Parameters
+    ----------
+    per_user : pd.DataFrame
+        Columns ``subject, pipeline, value``, one row per user and pipeline (e.g.
+        :func:`myoflow.stats.per_subject_long`). Panels follow the order of first appearance.
+    out : path
+        PNG to write.
+    metric_name : str
+        y-axis label.
+    chance : float, optional
+        Draws a dashed chance line (e.g. 1 / number of classes).
+    ncols : int
+        Panels per row.
+    """
+    _require(per_user, ["subject", "pipeline", "value"], "per-user table")
+    if per_user.empty:
+        raise ValueError("per-user table is empty")
+    pipelines = _order(per_user["pipeline"])
+    nrows, ncols = _grid(len(pipelines), ncols)
+    fig = _new_figure(4.5 * ncols, 3.2 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    for ax, pipeline in zip(axes, pipelines):
+        rows = per_user[per_user["pipeline"] == pipeline]
+        v = rows["value"].to_numpy(float)
+        order = np.argsort(-v, kind="stable")
+        v, users = v[order], rows["subject"].to_numpy()[order]
+        mean = float(np.nanmean(v))
+        sd = float(np.nanstd(v, ddof=1)) if np.isfinite(v).sum() > 1 else float("nan")
+        ax.bar(np.arange(v.size), v, width=0.9, color="tab:blue", zorder=2)
+        ax.axhline(mean, color="tab:red", lw=1.5, label=f"mean {mean:.3f}", zorder=3)
+        if chance is not None:
+            ax.axhline(chance, color="grey", ls="--", lw=1, label=f"chance {chance:.3g}")
+        ax.set_title(f"{pipeline}\n{mean:.3f} \u00b1 {sd:.3f} (n = {v.size})", fontsize="medium")
+        if v.size <= 30:
+            ax.set_xticks(np.arange(v.size), [str(u) for u in users], rotation=90,
+                          fontsize="x-small")
+        else:
+            ax.set_xticks([])
+        ax.set_xlabel("users, sorted")
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize="x-small", loc="lower left")
+    for ax in axes[len(pipelines):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(metric_name)
+    _save(fig, out)
+
+
+def plot_pipeline_comparison(
+    summary: pd.DataFrame,
+    pairwise: pd.DataFrame | None,
+    out: str | os.PathLike,
+    metric_name: str,
+    per_subject: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+) -> None:
+    """Mean +- sd bars per pipeline, per-subject points, and stars for Holm-significant pairs.
+
+    Parameters
+    ----------
+    summary : pd.DataFrame
+        :func:`myoflow.stats.summarize` output (``pipeline, mean, sd, n``); bar order = row order.
+    pairwise : pd.DataFrame or None
+        :func:`myoflow.stats.compare_pipelines` pairwise table (``pipeline_a, pipeline_b,
+        p_adjusted``). Pairs with ``p_adjusted < alpha`` get a bracket with stars
+        (* < .05, ** < .01, *** < .001); others are left unmarked.
+    out : path
+        PNG to write.
+    metric_name : str
+        y-axis label.
+    per_subject : pd.DataFrame, optional
+        Wide subject x pipeline table (:func:`myoflow.stats.per_subject`) for the points.
+    alpha : float
+        Significance level for drawing a bracket.
+    """
+    _require(summary, ["pipeline", "mean", "sd"], "summary table")
+    _single_metric(summary, "summary table")
+    if summary.empty:
+        raise ValueError("summary table is empty")
+    labels = [str(p) for p in summary["pipeline"]]
+    pos = {p: i for i, p in enumerate(labels)}
+    k = len(labels)
+    fig = _new_figure(max(4.0, 0.9 * k + 2), 4.8)
+    ax = fig.add_subplot()
+    x = np.arange(k)
+    means, sds = summary["mean"].to_numpy(float), np.nan_to_num(summary["sd"].to_numpy(float))
+    ax.bar(x, means, yerr=sds, capsize=4, color="tab:blue", alpha=0.7, zorder=2)
+    top = float(np.nanmax(means + sds)) if np.isfinite(means + sds).any() else 1.0
+    if per_subject is not None:
+        for p in labels:
+            if p not in per_subject.columns:
+                continue
+            v = per_subject[p].to_numpy(float)
+            v = v[np.isfinite(v)]
+            ax.scatter(pos[p] + _jitter(v.size, 0.4), v, s=9, color="black", alpha=0.5,
+                       zorder=3, linewidths=0)
+            if v.size:
+                top = max(top, float(v.max()))
+    if pairwise is not None and not pairwise.empty:
+        _require(pairwise, ["pipeline_a", "pipeline_b", "p_adjusted"], "pairwise table")
+        _single_metric(pairwise, "pairwise table")
+        sig = pairwise[pairwise["p_adjusted"].astype(float) < alpha]
+        sig = sig[sig["pipeline_a"].astype(str).isin(pos) & sig["pipeline_b"].astype(str).isin(pos)]
+        # Short brackets first, so nested pairs stack readably.
+        spans = sorted(
+            ((pos[str(r.pipeline_a)], pos[str(r.pipeline_b)], float(r.p_adjusted))
+             for r in sig.itertuples()),
+            key=lambda t: (abs(t[1] - t[0]), min(t[0], t[1])),
+        )
+        step = 0.06 * max(top, 1e-9)
+        for level, (i, j, p) in enumerate(spans):
+            lo, hi = sorted((i, j))
+            y = top + step * (level + 1)
+            ax.plot([lo, lo, hi, hi], [y - step * 0.3, y, y, y - step * 0.3], color="black",
+                    lw=0.8)
+            ax.text((lo + hi) / 2, y, _stars(p), ha="center", va="bottom", fontsize="small")
+        if spans:
+            ax.set_ylim(top=top + step * (len(spans) + 1.5))
+            # Ticks only over the data range: brackets live above it, not on the value scale.
+            ticks = [t for t in ax.get_yticks() if t <= top + 1e-9]
+            ax.set_yticks(ticks)
+        ax.set_title(f"bars: mean \u00b1 sd; stars: {pairwise['correction'].iloc[0]}-adjusted p"
+                     if "correction" in pairwise.columns else "bars: mean \u00b1 sd",
+                     fontsize="small")
+    ax.set_ylim(bottom=min(0.0, float(np.nanmin(means - sds))))
+    ax.set_xticks(x, labels, rotation=30, ha="right", fontsize="small")
+    ax.set_ylabel(metric_name)
+    ax.grid(axis="y", alpha=0.3)
+    _save(fig, out)
+
+
+def plot_grid_maps(
+    maps: np.ndarray,
+    titles: Sequence[str],
+    out: str | os.PathLike,
+    suptitle: str = "",
+    cmap: str = "viridis",
+    shared_scale: bool = True,
+    ncols: int | None = None,
+) -> None:
+    """One image per panel (e.g. gesture) of values already placed on the physical grid.
+
+    Parameters
+    ----------
+    maps : np.ndarray
+        (panels, rows, cols), e.g. from :meth:`myoflow.layouts.ElectrodeLayout.to_grid`; NaN marks
+        a position without an electrode and is drawn blank.
+    titles : sequence of str
+        One per panel.
+    out : path
+        PNG to write.
+    suptitle : str
+        Figure title.
+    cmap : str
+        Matplotlib colormap name.
+    shared_scale : bool
+        One colour scale (and colorbar) for all panels, so panels are comparable; otherwise one
+        colorbar per panel.
+    ncols : int, optional
+        Panels per row; default 5 for square-ish grids, 2 for wide ones (e.g. 8 x 24).
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must be (panels, rows, cols), got shape {maps.shape}")
+    if len(titles) != maps.shape[0]:
+        raise ValueError(f"{len(titles)} titles for {maps.shape[0]} panels")
+    n, rows, cols = maps.shape
+    aspect = cols / rows
+    if ncols is None:
+        ncols = 5 if aspect < 2 else 2
+    nrows, ncols = _grid(n, ncols)
+    panel_w = 2.6 if aspect < 2 else 4.5
+    panel_h = panel_w / aspect + 0.5
+    fig = _new_figure(panel_w * ncols + (1.0 if shared_scale else 0), panel_h * nrows + 0.6)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+
+    def limits(a: np.ndarray) -> tuple[float, float]:
+        finite = a[np.isfinite(a)]
+        if finite.size == 0:
+            return 0.0, 1.0
+        lo, hi = float(finite.min()), float(finite.max())
+        return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+
+    colormap = matplotlib.colormaps[cmap].copy()
+    colormap.set_bad(alpha=0.0)  # no electrode -> blank, not the colour of some value
+    vmin, vmax = limits(maps)
+    im = None
+    for ax, m, title in zip(axes, maps, titles):
+        lo, hi = (vmin, vmax) if shared_scale else limits(m)
+        im = ax.imshow(np.ma.masked_invalid(m), origin="upper", cmap=colormap, vmin=lo, vmax=hi,
+                       interpolation="nearest")
+        ax.set_title(str(title), fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if not shared_scale:
+            fig.colorbar(im, ax=ax, shrink=0.8)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    if shared_scale and im is not None:
+        fig.colorbar(im, ax=list(axes[:n]), shrink=0.8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    _save(fig, out)
+
+
+def plot_latent_accuracy(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    chance: dict[str, float] | None = None,
+    title: str = "",
+) -> None:
+    """Gesture and subject accuracy from pattern vs subject latents (mean +- sd, subject points).
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``latent`` (e.g. "pattern", "subject"), ``target`` ("gesture", "subject"),
+        ``subject`` (the held-out subject / fold) and ``value`` (accuracy).
+    out : path
+        PNG to write.
+    chance : dict, optional
+        Chance level per target, drawn as a short dashed line over that target's group.
+    title : str
+        Axes title.
+    """
+    _require(table, ["latent", "target", "subject", "value"], "latent accuracy table")
+    if table.empty:
+        raise ValueError("latent accuracy table is empty")
+    fig = _new_figure(5.5, 4.2)
+    ax = fig.add_subplot()
+    _grouped_bars(ax, table, group_col="target", hue_col="latent", unit_col="subject")
+    if chance:
+        for g, target in enumerate(_order(table["target"])):
+            if target in chance:
+                ax.hlines(chance[target], g - 0.45, g + 0.45, colors="grey", linestyles="--",
+                          lw=1)
+    ax.set_xlabel("classified target")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    _save(fig, out)
+
+
+def plot_accuracy_by_split(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    chance: float | None = None,
+    title: str = "",
+) -> None:
+    """Accuracy per split type (sample, repetition, session, subject) for each width multiplier.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        Columns ``width``, ``split``, ``value`` and a unit column, ``subject`` if present else
+        ``fold``; each unit is one point, repeats of a unit are averaged for display.
+    out : path
+        PNG to write.
+    chance : float, optional
+        y-axis starts at chance (drawn dashed) instead of 0.
+    title : str
+        Axes title.
+    """
+    _require(table, ["width", "split", "value"], "accuracy-by-split table")
+    unit = "subject" if "subject" in table.columns else "fold" if "fold" in table.columns else None
+    if unit is None:
+        raise ValueError("accuracy-by-split table needs a 'subject' or 'fold' column")
+    if table.empty:
+        raise ValueError("accuracy-by-split table is empty")
+    table = table.assign(width=table["width"].map(lambda w: f"width {w}"))
+    n_groups = table["width"].nunique()
+    fig = _new_figure(max(5.0, 1.6 * n_groups + 2), 4.2)
+    ax = fig.add_subplot()
+    _grouped_bars(ax, table, group_col="width", hue_col="split", unit_col=unit)
+    if chance is not None:
+        ax.axhline(chance, color="grey", ls="--", lw=1)
+        ax.set_ylim(chance, 1.0)
+    else:
+        ax.set_ylim(0, 1.0)
+    ax.set_ylabel("accuracy")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or f"mean \u00b1 sd over {unit}s", fontsize="medium")
+    _save(fig, out)
+
+
+def plot_correlation_matrix(
+    matrix: np.ndarray,
+    labels: Sequence[str],
+    out: str | os.PathLike,
+    title: str = "",
+    annotate: bool = True,
+) -> None:
+    """Heat map of |r| (0..1) with each value written in its cell.
+
+    Parameters
+    ----------
+    matrix : np.ndarray
+        (k, k) correlations; the absolute value is drawn.
+    labels : sequence of str
+        k names for rows and columns.
+    out : path
+        PNG to write.
+    title : str
+        Axes title (e.g. with the mean off-diagonal |r| computed upstream).
+    annotate : bool
+        Write values in the cells.
+    """
+    m = np.abs(np.asarray(matrix, dtype=float))
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise ValueError(f"matrix must be square, got shape {m.shape}")
+    if len(labels) != m.shape[0]:
+        raise ValueError(f"{len(labels)} labels for a {m.shape[0]} x {m.shape[0]} matrix")
+    k = m.shape[0]
+    size = max(4.0, 0.55 * k + 2)
+    fig = _new_figure(size + 1, size)
+    ax = fig.add_subplot()
+    im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis", vmin=0, vmax=1, origin="upper")
+    if annotate:
+        for i in range(k):
+            for j in range(k):
+                if np.isfinite(m[i, j]):
+                    ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center",
+                            fontsize="x-small" if k > 8 else "small",
+                            color="black" if m[i, j] > 0.6 else "white")
+    ax.set_xticks(range(k), [str(s) for s in labels], rotation=45, ha="right")
+    ax.set_yticks(range(k), [str(s) for s in labels])
+    fig.colorbar(im, ax=ax, shrink=0.8, label="|r|")
+    if title:
+        ax.set_title(title)
+    _save(fig, out)
+
+
+def _nonsignificant_groups(
+    order: list[str], pairwise: pd.DataFrame, alpha: float
+) -> list[tuple[int, int]]:
+    """Maximal runs [i, j] of rank-ordered pipelines with no significant pair inside.
+
+    A pair absent from the table (or with NaN p) counts as not significant: no difference shown.
+    """
+    sig: set[frozenset] = set()
+    for r in pairwise.itertuples():
+        p = float(r.p_adjusted)
+        if np.isfinite(p) and p < alpha:
+            sig.add(frozenset((str(r.pipeline_a), str(r.pipeline_b))))
+    k = len(order)
+    runs = []
+    for i in range(k):
+        j = i
+        while j + 1 < k and all(frozenset((order[m], order[j + 1])) not in sig
+                                for m in range(i, j + 1)):
+            j += 1
+        if j > i:
+            runs.append((i, j))
+    # Keep only runs not contained in an earlier (longer-reaching) one.
+    maximal, reach = [], -1
+    for i, j in runs:
+        if j > reach:
+            maximal.append((i, j))
+            reach = j
+    return maximal
+
+
+def plot_critical_difference(
+    mean_ranks: pd.Series,
+    pairwise: pd.DataFrame,
+    out: str | os.PathLike,
+    alpha: float = 0.05,
+    title: str = "",
+) -> None:
+    """Critical-difference style diagram from mean ranks and a corrected pairwise table.
+
+    Pipelines sit at their mean rank (1 = best, on the left); runs of rank-adjacent pipelines
+    with no pair significant inside (``p_adjusted >= alpha``) are joined by a thick bar.
+
+    Parameters
+    ----------
+    mean_ranks : pd.Series
+        :func:`myoflow.stats.mean_ranks` (index = pipeline label).
+    pairwise : pd.DataFrame
+        :func:`myoflow.stats.compare_pipelines` pairwise table (``pipeline_a, pipeline_b,
+        p_adjusted``).
+    out : path
+        PNG to write.
+    alpha : float
+        Significance level applied to ``p_adjusted``.
+    title : str
+        Axes title.
+    """
+    _require(pairwise, ["pipeline_a", "pipeline_b", "p_adjusted"], "pairwise table")
+    _single_metric(pairwise, "pairwise table")
+    ranks = mean_ranks.dropna().sort_values(kind="stable")
+    if ranks.empty:
+        raise ValueError("no finite mean ranks to draw")
+    order = [str(p) for p in ranks.index]
+    values = ranks.to_numpy(float)
+    k = len(order)
+    lo_axis, hi_axis = 1, max(k, int(math.ceil(values.max())))
+    half = math.ceil(k / 2)
+    groups = _nonsignificant_groups(order, pairwise, alpha)
+
+    y_bottom = -(half + 1) * 0.6 - 0.3 * len(groups)
+    height = 0.9 + 0.32 * (1.0 - y_bottom)
+    fig = _new_figure(8.0, height, layout=None)
+    ax = fig.add_axes((0.22, 0.02, 0.56, 1.0 - 0.5 / height))
+    ax.set_xlim(lo_axis - 0.05, hi_axis + 0.05)
+    ax.set_ylim(y_bottom, 1.0)
+    ax.axis("off")
+    # Rank axis with ticks at integer ranks.
+    ax.hlines(0, lo_axis, hi_axis, color="black", lw=1)
+    for r in range(lo_axis, hi_axis + 1):
+        ax.vlines(r, 0, 0.15, color="black", lw=1)
+        ax.text(r, 0.25, str(r), ha="center", va="bottom", fontsize="small")
+    # Labels: better half to the left, worse half to the right, with elbow lines.
+    for idx, (name, value) in enumerate(zip(order, values)):
+        left = idx < half
+        row = idx if left else k - 1 - idx
+        y = -(row + 1) * 0.6 - 0.3 * len(groups)
+        x_text = lo_axis - 0.1 if left else hi_axis + 0.1
+        ax.plot([value, value, x_text], [0, y, y], color="black", lw=0.8, clip_on=False)
+        ax.text(x_text + (-0.05 if left else 0.05), y, f"{name} ({value:.2f})",
+                ha="right" if left else "left", va="center", fontsize="small", clip_on=False)
+    # Bars joining groups not significantly different, just under the axis.
+    for g, (i, j) in enumerate(groups):
+        y = -0.25 - 0.3 * g
+        ax.hlines(y, values[i] - 0.03, values[j] + 0.03, color="tab:red", lw=3)
+    fig.suptitle(title or f"mean rank (1 = best); bars: adjusted p \u2265 {alpha:g}",
+                 fontsize="medium")
+    _save(fig, out)

@@ -1,0 +1,44 @@
+# Raw recordings -> the recording store (one HDF5 file per dataset x subject x session).
+
+
+rule generate_synthetic:
+    """Synthetic recordings written in the dataset's native format (the default run's data)."""
+    output:
+        directory("resources/synthetic/{dataset}"),
+    params:
+        kind=lambda w: dataset_config(w.dataset)["reader"],
+        synthetic=lambda w: dataset_config(w.dataset)["synthetic"],
+        seed=config["seed"],
+    log:
+        "logs/generate_synthetic/{dataset}.log",
+    benchmark:
+        "benchmarks/generate_synthetic/{dataset}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/generate_synthetic.py"
+
+
+rule convert_recording:
+    """One subject x session from the native files into the recording store."""
+    input:
+        raw=lambda w: raw_dir(w.dataset),
+    output:
+        "results/store/{dataset}/sub-{subject}_ses-{session}.h5",
+    params:
+        reader=lambda w: dataset_config(w.dataset)["reader"],
+        options=lambda w: dataset_config(w.dataset)["options"],
+    log:
+        "logs/convert/{dataset}/sub-{subject}_ses-{session}.log",
+    conda:
+        "../../envs/data.yaml"
+    group:
+        "convert"
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/convert_recording.py"

@@ -1,0 +1,50 @@
+# Fold tables: which subjects / repetitions train, validate and test in each fold.
+
+
+rule crossuser_folds:
+    """EPN-612's fixed user split, or one within-user fold per test user."""
+    input:
+        windows=f"results/crossuser/windows/{CU['variants'][0]}.h5",
+    output:
+        "results/crossuser/folds/{protocol}.csv",
+    params:
+        n_training_users=epn_training_users(),
+        split=CU["split"],
+        within_user=CU["within_user"],
+    log:
+        "logs/crossuser/folds/{protocol}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/crossuser_folds.py"
+
+
+rule disentangle_folds:
+    """Leave-one-subject-out within one session."""
+    output:
+        "results/disentangle/folds/loso.csv",
+    params:
+        subjects=subjects_of(DIS["dataset"], DIS["session"]),
+        session=DIS["session"],
+    log:
+        "logs/disentangle/folds/loso.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/disentangle_folds.py"
+
+
+rule hdcnn_folds:
+    """K-fold over whole repetitions (no window of a test repetition is seen in training)."""
+    input:
+        images="results/hdcnn/images/{dataset}.h5",
+    output:
+        "results/hdcnn/folds/{dataset}/{split}.csv",
+    params:
+        folds=HD["folds"],
+    log:
+        "logs/hdcnn/folds/{dataset}/{split}.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../../scripts/hdcnn_folds.py"
