@@ -318,8 +318,8 @@ def plot_grid_maps(
         lo, hi = float(finite.min()), float(finite.max())
         return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
 
-    colormap = matplotlib.colormaps[cmap].copy()
-    colormap.set_bad(alpha=0.0)  # no electrode -> blank, not the colour of some value
+    # No electrode -> transparent, not the colour of some value.
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
     vmin, vmax = limits(maps)
     im = None
     for ax, m, title in zip(axes, maps, titles):

@@ -264,7 +264,8 @@ def cohens_dz(d: np.ndarray) -> float:
     if d.size < 2:
         return float("nan")
     mean, sd = d.mean(), d.std(ddof=1)
-    if sd == 0:
+    # Equal differences computed in floating point leave an sd of rounding noise, not spread.
+    if sd <= 1e-12 * max(1.0, float(np.abs(d).max())):
         return 0.0 if mean == 0 else float("nan")
     return float(mean / sd)
 

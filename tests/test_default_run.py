@@ -1,0 +1,56 @@
+"""The default run (README's `make run`) end to end, and the behaviour the synthetic data must show.
+
+This is the slowest test (a few minutes on 2 cores); it checks what a user of the default run sees.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from workflow_helpers import make_workdir, snakemake
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("default"))
+    snakemake(workdir)
+    return workdir
+
+
+def _summary(workdir, study):
+    return pd.read_csv(workdir / "results" / study / "stats" / "summary.csv").set_index("pipeline")["mean"]
+
+
+def test_crossuser_above_chance_and_below_within_user(default_run):
+    scores = pd.read_csv(default_run / "results" / "crossuser" / "scores.csv")
+    ba = scores[scores.metric == "balanced_accuracy"].groupby(["model", "protocol"])["value"].mean()
+    chance = 1 / 5
+    within = ba[("LDA", "within_user")]
+    assert within > 0.8, ba  # within-subject-like accuracy well above chance
+    for model in ("LDA", "MHCNN"):
+        assert chance + 0.1 < ba[(model, "crossuser")] < within, ba
+
+
+def test_pattern_latents_carry_gesture_and_subject_latents_carry_subject(default_run):
+    scores = pd.read_csv(default_run / "results" / "disentangle" / "scores.csv")
+    acc = scores.groupby(["features", "metric"])["value"].mean()
+    assert acc[("pattern_latent", "gesture_accuracy")] > acc[("subject_latent", "gesture_accuracy")], acc
+    assert acc[("subject_latent", "subject_accuracy")] > acc[("pattern_latent", "subject_accuracy")], acc
+    assert acc[("pattern_latent", "gesture_accuracy")] > 1 / 10 + 0.2, acc
+
+
+def test_hdcnn_repetition_split_well_above_chance(default_run):
+    scores = pd.read_csv(default_run / "results" / "hdcnn" / "scores.csv")
+    acc = scores[scores.metric == "accuracy"]["value"].mean()
+    assert acc > 1 / 7 + 0.3
+
+
+def test_same_config_gives_the_same_score_table(default_run, tmp_path):
+    """Reproducible: a second, independent run of the cross-user study gives identical scores."""
+    workdir = make_workdir(tmp_path)
+    snakemake(workdir, "results/crossuser/scores.csv")
+    a = pd.read_csv(default_run / "results" / "crossuser" / "scores.csv")
+    b = pd.read_csv(workdir / "results" / "crossuser" / "scores.csv")
+    pd.testing.assert_frame_equal(a, b)

@@ -1,0 +1,159 @@
+"""Figures: each function writes a real, non-blank PNG, atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from myoflow import plots, stats  # noqa: E402
+from myoflow.layouts import hyser_16x16, icelab_8x24  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path: Path, min_side: int = 200) -> None:
+    assert path.exists(), f"{path} not written"
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and min(img.shape[:2]) >= min_side
+    assert float(img[..., :3].var()) > 0, "blank image"
+    # Nothing left behind: no temporary files beside the output.
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert plt.get_fignums() == []
+
+
+@pytest.fixture(scope="module")
+def scores() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for j, model in enumerate(["LDA", "MLP", "MHCNN", "CNN"]):
+        for s in range(8):
+            for fold in range(2):
+                rows.append(dict(study="crossuser", dataset="epn612", variant="raw",
+                                 features="HTD", model=model, loss="none", protocol="crossuser",
+                                 fold=fold, subject=s, metric="balanced_accuracy",
+                                 value=float(np.clip(0.6 + 0.08 * j + rng.normal(0, 0.05), 0, 1))))
+    return pd.DataFrame(rows)
+
+
+def test_per_user_bars(tmp_path, scores):
+    per_user = stats.per_subject_long(scores, "balanced_accuracy", ["model"])
+    out = tmp_path / "per_user.png"
+    plots.plot_per_user_bars(per_user, out, "balanced accuracy", chance=0.2)
+    assert_png(out)
+
+
+def test_pipeline_comparison_and_critical_difference(tmp_path, scores):
+    cols = ["model"]
+    summary = stats.summarize(scores, "balanced_accuracy", cols)
+    _, pairwise = stats.compare_pipelines(scores, "balanced_accuracy", cols, n_boot=200)
+    wide = stats.per_subject(scores, "balanced_accuracy", cols)
+    out = tmp_path / "cmp.png"
+    plots.plot_pipeline_comparison(summary, pairwise, out, "balanced accuracy", per_subject=wide)
+    assert_png(out)
+    plots.plot_pipeline_comparison(summary, None, tmp_path / "plain.png", "balanced accuracy")
+    assert_png(tmp_path / "plain.png")
+    cd = tmp_path / "cd.png"
+    plots.plot_critical_difference(stats.mean_ranks(wide), pairwise, cd)
+    assert_png(cd, min_side=150)
+
+
+def test_critical_difference_groups():
+    pairwise = pd.DataFrame({
+        "pipeline_a": ["A", "A", "B"], "pipeline_b": ["B", "C", "C"],
+        "p_adjusted": [0.5, 0.01, 0.2],
+    })
+    # A-B and B-C not different, A-C different -> two overlapping groups.
+    assert plots._nonsignificant_groups(["A", "B", "C"], pairwise, 0.05) == [(0, 1), (1, 2)]
+    pairwise["p_adjusted"] = 0.9
+    assert plots._nonsignificant_groups(["A", "B", "C"], pairwise, 0.05) == [(0, 2)]
+    pairwise["p_adjusted"] = 0.001
+    assert plots._nonsignificant_groups(["A", "B", "C"], pairwise, 0.05) == []
+
+
+def test_grid_maps_with_blank_positions(tmp_path):
+    rng = np.random.default_rng(1)
+    maps = hyser_16x16().to_grid(rng.random((10, 256)))
+    out = tmp_path / "maps.png"
+    plots.plot_grid_maps(maps, [f"gesture {i}" for i in range(10)], out, "pattern maps")
+    assert_png(out)
+    wide = icelab_8x24().to_grid(rng.random((3, 192)))
+    wide[:, 0, :4] = np.nan
+    out2 = tmp_path / "maps_wide.png"
+    plots.plot_grid_maps(wide, ["a", "b", "c"], out2, "ICE", cmap="magma", shared_scale=False)
+    assert_png(out2)
+    with pytest.raises(ValueError, match="titles"):
+        plots.plot_grid_maps(maps, ["only one"], tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_latent_accuracy(tmp_path):
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame([
+        dict(latent=lat, target=tgt, subject=s, value=rng.random())
+        for lat in ["pattern", "subject"] for tgt in ["gesture", "subject"] for s in range(6)
+    ])
+    out = tmp_path / "latent.png"
+    plots.plot_latent_accuracy(table, out, chance={"gesture": 0.1, "subject": 0.05})
+    assert_png(out)
+
+
+def test_accuracy_by_split(tmp_path):
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame([
+        dict(width=w, split=sp, fold=f, value=0.6 + 0.4 * rng.random())
+        for w in [1.0, 0.7, 0.4, 0.2] for sp in ["sample", "repetition", "subject"]
+        for f in range(4)
+    ])
+    out = tmp_path / "split.png"
+    plots.plot_accuracy_by_split(table, out, chance=1 / 7)
+    assert_png(out)
+
+
+def test_correlation_matrix(tmp_path):
+    rng = np.random.default_rng(4)
+    r = np.corrcoef(rng.random((5, 40)))
+    out = tmp_path / "corr.png"
+    plots.plot_correlation_matrix(r, list("abcde"), out, "|r| between gesture maps")
+    assert_png(out)
+
+
+def test_exception_while_saving_leaves_no_file(tmp_path, monkeypatch, scores):
+    def broken_savefig(self, fname, **kwargs):
+        Path(fname).write_bytes(PNG_SIGNATURE + b"half a figure")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Figure, "savefig", broken_savefig)
+    out = tmp_path / "sub" / "fig.png"
+    with pytest.raises(RuntimeError, match="disk full"):
+        plots.plot_correlation_matrix(np.eye(3), list("abc"), out, "x")
+    assert not out.exists()
+    assert list(out.parent.iterdir()) == []
+
+
+def test_exception_while_drawing_leaves_no_file(tmp_path, scores):
+    out = tmp_path / "fig.png"
+    bad = stats.per_subject_long(scores, "balanced_accuracy", ["model"]).drop(columns="value")
+    with pytest.raises(ValueError, match="value"):
+        plots.plot_per_user_bars(bad, out, "balanced accuracy")
+    with pytest.raises(ValueError, match="square"):
+        plots.plot_correlation_matrix(np.ones((2, 3)), ["a", "b"], out, "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_multi_metric_tables_refused(tmp_path, scores):
+    summary = stats.summarize(scores, "balanced_accuracy", ["model"])
+    two = pd.concat([summary, summary.assign(metric="accuracy")])
+    with pytest.raises(ValueError, match="several metrics"):
+        plots.plot_pipeline_comparison(two, None, tmp_path / "x.png", "m")
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,109 @@
+"""Windowing on hand-built recordings: bounds, labels, thinning, alignment."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from myoflow.errors import ConfigError
+from myoflow.layouts import hyser_16x16, icelab_8x24, myo_ring8
+from myoflow.store import Recording
+from myoflow.windows import (
+    epn_window_set, hd_image_set, hd_measure, hyser_sample_set, majority_labels, sliding_windows, thin_rest,
+)
+
+
+def _epn_recording(subject=0):
+    # two repetitions: a 100-sample rest repetition, and a 100-sample fist with active bounds 40..80
+    emg = np.arange(200 * 8, dtype=np.float32).reshape(200, 8)
+    trials = pd.DataFrame({
+        "trial": [0, 1], "label": [0, 1], "repetition": [0, 0], "start": [0, 100], "stop": [100, 200],
+        "active_start": [-1, 140], "active_stop": [-1, 180], "sample_set": ["training", "training"],
+    })
+    return Recording("epn612", subject, 1, emg, 200.0, "a.u.", "Myo", myo_ring8(),
+                     ["rest", "fist"], trials, raw_dtype="int8")
+
+
+def test_sliding_windows_shape_and_content():
+    x = np.arange(20).reshape(10, 2)
+    w = sliding_windows(x, 4, 3)
+    assert w.shape == (3, 2, 4)
+    np.testing.assert_array_equal(w[1, 0], [6, 8, 10, 12])  # starts at sample 3, channel 0
+    np.testing.assert_array_equal(w[2, 1], [13, 15, 17, 19])
+
+
+def test_majority_labels_ties_go_to_rest():
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(majority_labels(labels, 4, 2), [0, 1])  # [0,0,1,1] tie -> 0
+
+
+def test_thin_rest_keeps_every_kth_rest_and_all_active():
+    labels = np.array([0, 0, 1, 0, 0, 0, 2, 0])
+    keep = thin_rest(labels, 4)
+    # rest windows at 0,1,3,4,5,7 -> keep the 1st and 5th of them (indices 0 and 5)
+    np.testing.assert_array_equal(np.flatnonzero(keep), [0, 2, 5, 6])
+
+
+def test_epn_raw_variant_whole_repetition_labels_and_alignment():
+    ws = epn_window_set([_epn_recording()], length=20, stride=10, rest_thinning=1)
+    m = ws.meta
+    assert ws.arrays["windows"].shape == (18, 8, 20)  # 9 windows per 100-sample repetition
+    fist = m[m.base_label == 1]
+    # window k of the fist repetition covers samples 100+10k .. +20; active 140..180
+    assert list(fist["label"]) == [0, 0, 0, 0, 1, 1, 1, 0, 0]  # 130-150 is a 10/10 tie -> rest
+    # metadata stays aligned with the windows: the first value of a window is its start sample * 8
+    np.testing.assert_array_equal(ws.arrays["windows"][:, 0, 0], m["start"].to_numpy() * 8)
+
+
+def test_epn_raw_as_published_crops_to_ground_truth():
+    ws = epn_window_set([_epn_recording()], length=20, stride=10, rest_thinning=1,
+                        crop_raw_to_ground_truth=True)
+    fist = ws.meta[ws.meta.base_label == 1]
+    assert list(fist["start"]) == [140, 150, 160] and (fist["label"] == 1).all()
+
+
+def test_epn_rest_thinning_keeps_metadata_aligned():
+    ws = epn_window_set([_epn_recording()], length=20, stride=10, rest_thinning=4)
+    np.testing.assert_array_equal(ws.arrays["windows"][:, 0, 0], ws.meta["start"].to_numpy() * 8)
+    assert (ws.meta["label"] == 1).sum() == 3
+
+
+def test_epn_unknown_variant_is_named():
+    with pytest.raises(ConfigError, match="segmentedd"):
+        epn_window_set([_epn_recording()], variant="segmentedd")
+
+
+def test_hyser_samples_land_on_physical_mosaic():
+    layout = hyser_16x16()
+    fs = 2048
+    emg = np.random.default_rng(0).normal(0, 0.01, (fs, 256)).astype(np.float32)
+    emg[:, 5] *= 100  # a loud channel: extensor-distal array, row 0, col 5 -> mosaic (0, 8 + 5)
+    trials = pd.DataFrame({"trial": [0], "label": [0], "repetition": [0], "start": [0], "stop": [fs],
+                           "active_start": [-1], "active_stop": [-1]})
+    rec = Recording("hyser", 1, 1, emg, fs, "mV", "q", layout, ["g"], trials)
+    s = hyser_sample_set([rec], measure="rms", frame=64)
+    x = s.arrays["samples"]
+    assert x.shape == (1, 8, 16, 16)  # last 0.5 s at 1024 Hz = 512 samples = 8 frames
+    assert np.unravel_index(x[0].mean(0).argmax(), (16, 16)) == (0, 13)
+    flat = hyser_sample_set([rec], measure="rms", frame=64, physical_layout=False).arrays["samples"]
+    assert np.unravel_index(flat[0].mean(0).argmax(), (16, 16)) == (0, 5)  # storage order
+
+
+def test_hd_measures_shapes():
+    x = np.random.default_rng(1).normal(size=(512, 4))
+    assert hd_measure(x, "raw").shape == (171, 4)
+    assert hd_measure(x, "td", frame=128).shape == (20, 4)
+    with pytest.raises(ConfigError, match="stft2"):
+        hd_measure(x, "stft2")
+
+
+def test_hd_images_window_rms_on_grid():
+    layout = icelab_8x24()
+    emg = np.zeros((1000, 192), dtype=np.float32)
+    emg[:, 64] = 2.0  # second array, row 0, col 0 -> grid (0, 8)
+    trials = pd.DataFrame({"trial": [0], "label": [3], "repetition": [2], "start": [0], "stop": [1000],
+                           "active_start": [-1], "active_stop": [-1]})
+    rec = Recording("icelab", 1, 1, emg, 1000.0, "mV", "q", layout, list("abcd"), trials)
+    s = hd_image_set([rec], window_s=0.1, stride_s=0.05)
+    img = s.arrays["images"]
+    assert img.shape == (19, 1, 8, 24)
+    assert img[0, 0, 0, 8] == pytest.approx(2.0) and img[0, 0].sum() == pytest.approx(2.0)
+    assert (s.meta["label"] == 3).all() and (s.meta["repetition"] == 2).all()
