@@ -108,7 +108,7 @@ HYSER_N_GESTURES = 34
 #: Quattrocento: 16-bit ADC over +-5 V after a gain of 150 -> digital units per mV.
 HYSER_ADC_GAIN = 983.04
 #: Myo armband: int8 counts per mV of the simulated signal (strong contractions reach ~+-100).
-MYO_COUNTS_PER_MV = 30.0
+MYO_COUNTS_PER_MV = 100.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,6 +130,8 @@ class Muscle:
 CIRCUMFERENCE_MM = 260.0
 #: Point sources per muscle along its length; independent noise each, so nearby channels decorrelate.
 SUBSOURCES = 3
+#: Points integrated along each sub-source's third of the muscle.
+_POINTS_PER_SUBSOURCE = 6
 #: Reference depth (mm) at which a source right under an electrode has weight 1.
 _H0_MM = 10.0
 #: RMS (mV) of one muscle's source at full activation before spatial weighting.
@@ -235,8 +237,8 @@ def _make_subject(seed: int, kind: str, key: tuple[int, ...], v: float, ring: bo
         shift = np.array([rng.normal(0.0, 16.0 * v), rng.normal(0.0, 8.0 * v)])
         rotation = 0.0
     else:
-        shift = rng.normal(0.0, 8.0 * v, 2)
-        rotation = float(np.deg2rad(rng.normal(0.0, 4.0 * v)))
+        shift = rng.normal(0.0, 6.0 * v, 2)
+        rotation = float(np.deg2rad(rng.normal(0.0, 3.0 * v)))
     return _Subject(
         key=key,
         circumference=circ,
@@ -314,16 +316,24 @@ def _place(positions: np.ndarray, shift: np.ndarray, rotation: float) -> np.ndar
 
 
 def _mixing(electrodes: np.ndarray, subj: _Subject) -> np.ndarray:
-    """(channels, muscles * SUBSOURCES) weights, in mV RMS per unit source at full activation."""
-    offsets = (np.arange(SUBSOURCES) - (SUBSOURCES - 1) / 2) / SUBSOURCES  # along the muscle
-    sx = np.repeat(subj.x, SUBSOURCES)
-    sy = (subj.y[:, None] + offsets[None, :] * subj.length[:, None]).ravel()
-    h = np.repeat(subj.depth, SUBSOURCES)
-    g = np.repeat(subj.gain, SUBSOURCES) / np.sqrt(SUBSOURCES)
-    dx = electrodes[:, 0:1] - sx[None, :]
+    """(channels, muscles * SUBSOURCES) weights, in mV RMS per unit source at full activation.
+
+    Each sub-source is a third of the muscle's length, integrated as a line of points (a single
+    point per third would print a string of beads instead of one elongated blob on an HD grid).
+    """
+    pts = _POINTS_PER_SUBSOURCE
+    # offsets along the muscle (fraction of its length) of every point, grouped by sub-source
+    frac = (np.arange(SUBSOURCES * pts) + 0.5) / (SUBSOURCES * pts) - 0.5
+    sx = subj.x[:, None]  # (muscles, 1)
+    sy = subj.y[:, None] + frac[None, :] * subj.length[:, None]  # (muscles, points)
+    h = subj.depth[:, None]
+    dx = electrodes[:, 0, None, None] - sx[None]
     dx = (dx + subj.circumference / 2) % subj.circumference - subj.circumference / 2  # periodic
-    dy = electrodes[:, 1:2] - sy[None, :]
-    return g * _H0_MM**2 * h / (dx**2 + dy**2 + h**2) ** 1.5
+    dy = electrodes[:, 1, None, None] - sy[None]
+    w = _H0_MM**2 * h[None] / (dx**2 + dy**2 + h[None] ** 2) ** 1.5  # (channels, muscles, points)
+    w = w.reshape(len(electrodes), len(MUSCLES), SUBSOURCES, pts).mean(axis=-1)
+    g = subj.gain[None, :, None] / np.sqrt(SUBSOURCES)
+    return (w * g).reshape(len(electrodes), len(MUSCLES) * SUBSOURCES)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,15 +361,25 @@ def _shape(n: int, onset: float, ramp_up: float, offset: float | None, ramp_down
 
 
 def _bandpass(fs: float) -> np.ndarray:
+    """Shaping filter of the EMG sources: band 20-450 Hz with the power peaking near 60-100 Hz
+    (an extra first-order low-pass at 100 Hz), median frequency ~100 Hz as in surface EMG."""
     high = min(450.0, 0.45 * fs)  # stay below Nyquist on low-rate devices (Myo: 90 Hz)
     low = min(20.0, high / 2)
-    return sps.butter(2, [low, high], btype="bandpass", fs=fs, output="sos")
+    band = sps.butter(2, [low, high], btype="bandpass", fs=fs, output="sos")
+    tilt = sps.butter(1, min(100.0, 0.35 * fs), btype="lowpass", fs=fs, output="sos")
+    return np.concatenate([band, tilt])
 
 
 def _synthesize(rng: np.random.Generator, segments: list[_Segment], subj: _Subject,
                 weights: np.ndarray, fs: float, noise_mv: float, params: dict,
-                dead_ok: np.ndarray | None = None) -> np.ndarray:
-    """(samples, channels) float32 mV for the concatenated segments."""
+                dead_ok: np.ndarray | None = None, wander_mv: float | None = None) -> np.ndarray:
+    """(samples, channels) float32 mV for the concatenated segments.
+
+    ``noise_mv`` is the white-noise RMS per channel (also the scale of the mains pick-up);
+    ``wander_mv`` the baseline-wander scale (default ``2 * noise_mv``); ``dead_ok`` marks the
+    channels that may become the recording's dead or noisy channel.
+    """
+    wander_mv = 2 * noise_mv if wander_mv is None else wander_mv
     total = sum(s.n for s in segments)
     m = len(MUSCLES)
     env = np.empty((total, m), dtype=np.float32)
@@ -392,7 +412,7 @@ def _synthesize(rng: np.random.Generator, segments: list[_Segment], subj: _Subje
     if params["baseline_wander"]:
         for f, ph in zip(rng.uniform(0.1, 0.6, 2), rng.uniform(0.0, 2 * np.pi, 2)):
             extra_src.append(np.sin(2 * np.pi * f * t + ph))
-            extra_w.append(2 * noise_mv * rng.standard_normal(n_ch))
+            extra_w.append(wander_mv * rng.standard_normal(n_ch))
     if extra_src:
         src = np.concatenate([src, np.stack(extra_src, axis=1)], axis=1)
         weights = np.concatenate([weights, np.stack(extra_w, axis=1)], axis=1)
@@ -416,7 +436,7 @@ def _synthesize(rng: np.random.Generator, segments: list[_Segment], subj: _Subje
 
 def _effort(rng: np.random.Generator, pattern: np.ndarray) -> np.ndarray:
     """One repetition's pattern: the subject's pattern with effort and per-muscle variation."""
-    return np.clip(pattern * rng.uniform(0.85, 1.15) * np.exp(rng.normal(0.0, 0.1, len(pattern))),
+    return np.clip(pattern * rng.uniform(0.75, 1.25) * np.exp(rng.normal(0.0, 0.15, len(pattern))),
                    0.0, 1.0)
 
 
@@ -506,20 +526,20 @@ def _resolve(kind: str, params: dict | None) -> dict:
             raise ValueError(f"synthetic {kind}: parameters 'n_training_users' and "
                              "'n_testing_users' are both 0; nothing to generate")
         positive_int("repetitions_per_gesture")
-        positive_float("repetition_s", 0.5)
+        positive_float("repetition_s", 0.05)
     elif kind == "hyser":
         positive_int("n_subjects")
         int_list("sessions", 1, 99)
         int_list("gestures", 1, HYSER_N_GESTURES)
         positive_int("trials_per_gesture")
         positive_int("segments_per_trial")
-        positive_float("segment_s", 0.25)
+        positive_float("segment_s", 0.05)
     elif kind == "csl":
         positive_int("n_subjects")
         positive_int("n_sessions")
         positive_int("n_gestures")
         positive_int("trials_per_gesture")
-        positive_float("trial_s", 0.25)
+        positive_float("trial_s", 0.05)
     else:  # icelab
         positive_int("n_subjects")
         positive_int("n_gestures")
@@ -527,8 +547,12 @@ def _resolve(kind: str, params: dict | None) -> dict:
             raise ValueError(f"synthetic {kind}: parameter 'n_gestures' must be <= "
                              f"{len(ICELAB_GESTURES)}, got {p['n_gestures']!r}")
         positive_int("repetitions")
-        positive_float("repetition_s", 0.25)
+        positive_float("repetition_s", 0.05)
         flag("trailing_column")
+    for key in ("repetition_s", "segment_s", "trial_s"):
+        if key in p and round(p[key] * p["fs"]) < 10:
+            raise ValueError(f"synthetic {kind}: parameter {key!r} = {p[key]} s gives fewer than "
+                             f"10 samples at fs {p['fs']}")
     return p
 
 
@@ -601,7 +625,9 @@ def _write_epn612(out: Path, p: dict, seed: int) -> None:
                             shape[:] = 0.0
                         segments.append(_Segment(n, _effort(rng, patterns[g]), shape))
                         meta.append((sample_set, g))
-            emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.04, params=p)
+            # the Myo high-passes on board: little wander survives
+            emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.012, params=p,
+                              wander_mv=0.002)
             counts = np.clip(np.rint(emg * MYO_COUNTS_PER_MV), -128, 127).astype(np.int8)
             doc: dict[str, Any] = {
                 "generalInfo": {"deviceModel": "Myo Armband", "samplingFrequencyInHertz": fs,

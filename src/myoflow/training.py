@@ -193,6 +193,17 @@ def _as_tensor(X: np.ndarray | torch.Tensor) -> torch.Tensor:
     return t
 
 
+def _plain(value: Any) -> Any:
+    """NumPy scalars/arrays inside parameters -> Python values, so ``weights_only`` loading accepts them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
+
+
 def _forward(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(logits, embeddings or None) in one pass where the model supports it."""
     if hasattr(model, "forward_with_embedding"):
@@ -402,12 +413,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.model_.to(device)
 
         Xt, yt = _as_tensor(X), self._encode_labels(y, "y")
-        ut = torch.as_tensor(np.asarray(users)) if users is not None else None
+        # users as integer codes 0..U-1, whatever their original type
+        ut = torch.as_tensor(np.unique(np.asarray(users), return_inverse=True)[1]) if users is not None else None
         has_val = X_val is not None
         if has_val:
             Xv, yv = _as_tensor(np.asarray(X_val)), self._encode_labels(np.asarray(y_val), "y_val")
 
-        opt = _OPTIMIZERS[self.optimizer](self.model_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        opt = _OPTIMIZERS[self.optimizer](self.model_.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
         if self.scheduler == "plateau":
             sched: Any = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.6, patience=7, min_lr=1e-6)
         elif self.scheduler == "cosine":
@@ -456,7 +468,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                     "train_loss": train_loss,
                     "val_loss": val_loss,
                     "val_accuracy": val_acc,
-                    "lr": lr_now,
+                    "lr": float(lr_now),
                     "seconds": time.perf_counter() - t0,
                 }
             )
@@ -527,11 +539,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         payload = {
             "format": "myoflow.TorchClassifier",
             "version": 1,
-            "params": self.get_params(deep=False),
+            "params": _plain(self.get_params(deep=False)),
             "classes": self.classes_.tolist(),
             "input_shape": list(self.input_shape_),
             "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
-            "history": self.history_,
+            "history": _plain(self.history_),
             "best_epoch": self.best_epoch_,
         }
         with atomic_path(path) as tmp:
@@ -588,7 +600,7 @@ DISENTANGLE_DEFAULTS: dict[str, Any] = {
     "lambda2": 1.0,
     "margin": 0.3,
     "adversarial_to_generator": True,
-    "adversarial_weight": 0.1,
+    "adversarial_weight": 0.01,
     "deterministic": True,
 }
 

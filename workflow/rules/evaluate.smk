@@ -12,7 +12,7 @@ rule crossuser_scores:
             labels={"table": "score table"},
         ),
     params:
-        keys=crossuser_prediction_keys(),
+        run_keys=crossuser_prediction_keys(),
         rest_label=0,
     log:
         "logs/crossuser/scores.log",
@@ -60,7 +60,7 @@ rule hdcnn_scores:
             labels={"table": "score table"},
         ),
     params:
-        keys=hdcnn_prediction_keys(),
+        run_keys=hdcnn_prediction_keys(),
         rest_label=None,
     log:
         "logs/hdcnn/scores.log",

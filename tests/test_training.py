@@ -1,0 +1,283 @@
+"""Training: TorchClassifier contract, determinism, persistence, early stopping, losses, disentanglement."""
+import numpy as np
+import pytest
+import torch
+from sklearn.neighbors import KNeighborsClassifier
+
+from myoflow.training import (
+    LOSSES,
+    TorchClassifier,
+    cvar_loss,
+    encode_latents,
+    make_loss,
+    reconstruct,
+    register_loss,
+    set_seed,
+    train_disentangle,
+)
+
+N_CLASSES = 4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_torch_threads():
+    # the estimators below pin torch to one thread (robust timing on a shared 2-core machine);
+    # give later test modules the thread count they started with
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _myo_like(n, seed):
+    """Int8 windows (n, 8, 40): a class-specific per-channel offset plus noise; trivially separable."""
+    rng = np.random.default_rng(seed)
+    offsets = np.random.default_rng(99).normal(0, 1, (N_CLASSES, 8, 1)) * 40
+    y = rng.integers(0, N_CLASSES, n)
+    X = rng.normal(0, 30, (n, 8, 40)) + offsets[y]
+    return np.clip(X, -128, 127).astype(np.int8), y
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = _myo_like(480, 0)
+    Xv, yv = _myo_like(160, 1)
+    return X, y, Xv, yv
+
+
+def _clf(**kw):
+    params = dict(batch_size=64, max_epochs=6, patience=5, lr=2e-3, input_scale=1 / 128, threads=1, device="cpu")
+    params.update(kw)
+    return TorchClassifier(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, y, Xv, yv = data
+    return _clf().fit(X, y, Xv, yv)
+
+
+# ---------------------------------------------------------------------------------------------
+# TorchClassifier
+
+
+def test_learns_separable_problem(fitted, data):
+    _, _, Xv, yv = data
+    assert (fitted.predict(Xv) == yv).mean() > 0.9
+    proba = fitted.predict_proba(Xv)
+    assert proba.shape == (len(Xv), N_CLASSES)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    assert fitted.score(Xv, yv) > 0.9  # ClassifierMixin
+
+
+def test_history_records_every_epoch(fitted):
+    h = fitted.history_
+    assert len(h) >= 1
+    assert set(h[0]) >= {"epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds"}
+    assert [r["epoch"] for r in h] == list(range(len(h)))
+    assert h[-1]["train_loss"] < h[0]["train_loss"]
+
+
+def test_transform_returns_embeddings(fitted, data):
+    emb = fitted.transform(data[2][:10])
+    assert emb.shape == (10, 128) and emb.dtype == np.float32
+
+
+def test_deterministic_for_fixed_seed(fitted, data):
+    X, y, Xv, yv = data
+    again = _clf().fit(X, y, Xv, yv)
+    np.testing.assert_array_equal(fitted.predict_proba(Xv), again.predict_proba(Xv))
+    assert [r["train_loss"] for r in fitted.history_] == [r["train_loss"] for r in again.history_]
+
+
+def test_save_load_roundtrip(fitted, data, tmp_path):
+    Xv = data[2]
+    path = tmp_path / "sub" / "model.pt"
+    fitted.save(path)
+    assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # no temporary left behind
+    loaded = TorchClassifier.load(path, device="cpu")
+    np.testing.assert_array_equal(loaded.predict_proba(Xv), fitted.predict_proba(Xv))
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.history_ == fitted.history_
+
+
+def test_string_labels(data):
+    X, y, _, _ = data
+    names = np.array(["rest", "fist", "open", "pinch"])[y]
+    clf = _clf(max_epochs=2, model="mlp").fit(X.reshape(len(X), -1)[:, :64], names)
+    assert set(clf.predict(X.reshape(len(X), -1)[:5, :64])) <= set(names)
+
+
+def test_early_stopping_restores_best_weights(data):
+    X, y, Xv, yv = data
+    # validation labels are shifted: the better the model learns y, the worse the validation loss,
+    # so the best epoch is early and training must stop `patience` epochs later
+    y_bad = (yv + 1) % N_CLASSES
+    clf = _clf(max_epochs=30, patience=3, scheduler=None).fit(X, y, Xv, y_bad)
+    val = [r["val_loss"] for r in clf.history_]
+    best = int(np.argmin(val))
+    assert clf.best_epoch_ == best
+    assert len(clf.history_) == best + 3 + 1 < 30
+    proba = clf.predict_proba(Xv)
+    restored_loss = -np.mean(np.log(proba[np.arange(len(yv)), y_bad]))
+    assert restored_loss == pytest.approx(val[best], rel=1e-3)
+    assert restored_loss < val[-1]
+
+
+def test_cosine_schedule_and_adamw(data):
+    X, y, _, _ = data
+    clf = _clf(max_epochs=4, optimizer="adamw", weight_decay=1e-3, scheduler="cosine").fit(X[:128], y[:128])
+    lrs = [r["lr"] for r in clf.history_]
+    assert lrs[0] == pytest.approx(2e-3) and lrs == sorted(lrs, reverse=True) and lrs[-1] < lrs[0]
+    assert clf.best_epoch_ is None and clf.history_[0]["val_loss"] is None
+
+
+def test_mobilenetv2_classifier_smoke():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 1, 8, 24)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    clf = TorchClassifier(
+        model="mobilenetv2", model_params={"width": 0.2}, optimizer="adamw", lr=3e-4, weight_decay=3e-4,
+        label_smoothing=0.1, scheduler="cosine", batch_size=32, max_epochs=1, threads=1, device="cpu",
+    ).fit(X, y)
+    assert clf.predict(X[:5]).shape == (5,)
+    assert clf.transform(X[:2]).shape == (2, 3840)
+
+
+def test_bad_configuration_is_named(data):
+    X, y, _, _ = data
+    with pytest.raises(ValueError, match="nonet"):
+        _clf(model="nonet").fit(X, y)
+    with pytest.raises(ValueError, match="depth"):
+        _clf(model_params={"depth": 3}).fit(X, y)
+    with pytest.raises(ValueError, match="sgd"):
+        _clf(optimizer="sgd").fit(X, y)
+    with pytest.raises(ValueError, match="focal"):
+        _clf(loss="focal").fit(X, y)
+    with pytest.raises(ValueError, match="not seen"):
+        _clf(max_epochs=1).fit(X, y, X[:4], np.array([0, 1, 2, 9]))
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+
+
+def test_cvar_is_mean_of_hardest_share():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(10, 5), torch.randint(0, 5, (10,))
+    per = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    expected = per.sort(descending=True).values[:3].mean()  # ceil(0.3 * 10) = 3
+    torch.testing.assert_close(cvar_loss(logits, labels), expected)
+    torch.testing.assert_close(make_loss("cvar", alpha=1.0)(logits, labels), per.mean())
+    torch.testing.assert_close(make_loss("ce")(logits, labels, None, None), per.mean())
+
+
+def test_make_loss_names_unknown_things():
+    with pytest.raises(ValueError, match="nosuchloss") as err:
+        make_loss("nosuchloss")
+    assert "ce" in str(err.value) and "cvar" in str(err.value)
+    with pytest.raises(ValueError, match="beta"):
+        make_loss("cvar", beta=0.5)
+
+
+def test_registered_loss_gets_embeddings_users_and_epoch(data, monkeypatch):
+    X, y, _, _ = data
+    seen = []
+
+    def probe(logits, labels, embeddings=None, users=None, *, label_smoothing=0.0, epoch=0):
+        seen.append((embeddings.shape[1], users.shape[0], epoch))
+        return torch.nn.functional.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+
+    monkeypatch.setitem(LOSSES, "probe", probe)
+    users = np.arange(len(X)) % 7
+    _clf(loss="probe", max_epochs=2, batch_size=256).fit(X, y, users=users)
+    assert seen == [(128, 256, 0), (128, 224, 0), (128, 256, 1), (128, 224, 1)]
+    assert register_loss("ce") is not None  # decorator factory exists for new losses
+
+
+def test_set_seed_repeats_random_streams():
+    set_seed(5)
+    a = (torch.rand(3), np.random.rand(3))
+    set_seed(5)
+    b = (torch.rand(3), np.random.rand(3))
+    torch.testing.assert_close(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# disentanglement
+
+TINY = dict(encoder_channels=(16, 16, 8), decoder_channels=(16, 8), disc_hidden=(32, 16), batch_size=64, threads=1,
+            device="cpu")
+
+
+def _components(seed=0, n_gestures=5, n_subjects=6, reps=10, f=4):
+    """X = pattern(gesture) + component(subject) + noise on (f, 16, 16) maps of 4x4 blocks."""
+    rng = np.random.default_rng(seed)
+
+    def blocky():
+        return np.kron(rng.normal(0, 1, (f, 4, 4)), np.ones((1, 4, 4)))
+
+    pattern = np.stack([blocky() for _ in range(n_gestures)])
+    component = np.stack([blocky() for _ in range(n_subjects)])
+    g = np.repeat(np.arange(n_gestures), n_subjects * reps)
+    s = np.tile(np.repeat(np.arange(n_subjects), reps), n_gestures)
+    X = pattern[g] + component[s] + rng.normal(0, 0.3, (len(g), f, 16, 16))
+    return X.astype(np.float32), g, s
+
+
+@pytest.fixture(scope="module")
+def disentangled():
+    X, g, s = _components()
+    model, history = train_disentangle(X, g, s, {**TINY, "epochs": 30})
+    return model, history, X, g, s
+
+
+def test_pattern_latents_classify_gesture_better_than_subject_latents(disentangled):
+    model, history, X, g, s = disentangled
+    xp, xs = encode_latents(model, X)
+    assert xp.shape == xs.shape == (len(X), model.latent_dim)
+    train, test = s != 5, s == 5  # held-out subject
+    acc = [KNeighborsClassifier(1).fit(z[train], g[train]).score(z[test], g[test]) for z in (xp, xs)]
+    assert acc[0] >= 0.8
+    assert acc[0] > acc[1]
+    assert history[-1]["recon"] < history[0]["recon"]
+    assert set(history[0]) >= {"loss_g", "recon", "trip_p", "trip_s", "cross", "adv_g", "loss_d", "lr"}
+
+
+def test_reconstruct_parts(disentangled):
+    model, _, X, _, _ = disentangled
+    xp, xs = encode_latents(model, X[:6])
+    maps_p, _ = encode_latents(model, X[:6], flatten=False)
+    assert maps_p.shape == (6, *model.latent_shape)
+    with torch.no_grad():
+        zp, zs = torch.from_numpy(xp), torch.from_numpy(xs)
+        both = model.decode(zp, zs).numpy()
+        pat = model.decode(zp, torch.zeros_like(zs)).numpy()
+        sub = model.decode(torch.zeros_like(zp), zs).numpy()
+    np.testing.assert_allclose(reconstruct(model, xp, xs, "both"), both, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reconstruct(model, xp, None, "pattern"), pat, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reconstruct(model, None, xs, "subject"), sub, rtol=1e-5, atol=1e-6)
+    assert reconstruct(model, maps_p, xs, "pattern").shape == X[:6].shape
+    with pytest.raises(ValueError, match="part"):
+        reconstruct(model, xp, xs, "neither")
+
+
+def test_as_published_adversarial_loss_never_reaches_generator():
+    X, g, s = _components(n_subjects=3, reps=4)
+
+    def generator_weights(**kw):
+        model, _ = train_disentangle(X, g, s, {**TINY, "epochs": 2, **kw})
+        return torch.cat([p.detach().flatten() for p in model.generator_parameters()])
+
+    off_a = generator_weights(adversarial_to_generator=False, adversarial_weight=0.0)
+    off_b = generator_weights(adversarial_to_generator=False, adversarial_weight=1.0)
+    on = generator_weights(adversarial_to_generator=True, adversarial_weight=1.0)
+    torch.testing.assert_close(off_a, off_b, rtol=0, atol=0)
+    assert not torch.equal(off_a, on)
+
+
+def test_train_disentangle_names_unknown_params():
+    X, g, s = _components(n_subjects=2, reps=2)
+    with pytest.raises(ValueError, match="lamda1"):
+        train_disentangle(X, g, s, {"lamda1": 0.5})
