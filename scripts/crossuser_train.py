@@ -17,6 +17,8 @@ log.info("fold %d: %d train, %d validation, %d test windows", fold, train.sum(),
 est = build_estimator(cfg["estimator"], dict(cfg["params"]), seed=snakemake.params.seed,
                       threads=snakemake.threads)
 fit_estimator(est, X[train], y[train], X[val], y[val])
+for epoch in getattr(est, "history_", []):
+    log.info("epoch %s", epoch)
 save_estimator(snakemake.output.model, est)
 table = predictions_table(est, X[test], data.meta[test], y[test])
 log.info("test accuracy %.3f", (table["y_true"] == table["y_pred"]).mean())

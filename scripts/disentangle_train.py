@@ -13,5 +13,7 @@ model, latents = run_disentangle_fold(
     samples, folds, int(snakemake.wildcards.fold), params,
     seed=snakemake.params.seed, threads=snakemake.threads,
 )
+for epoch in model.history:
+    log.info("epoch %s", epoch)
 model.save(snakemake.output.model)
 write_set(snakemake.output.latents, latents)

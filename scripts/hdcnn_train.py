@@ -15,6 +15,8 @@ params = {**snakemake.params.train, "model": "MobileNetV2",
           "model_params": {"width": snakemake.params.width}, "patience": None}
 est = build_estimator("torch", params, seed=snakemake.params.seed, threads=snakemake.threads)
 fit_estimator(est, X[train], y[train])
+for epoch in est.history_:
+    log.info("epoch %s", epoch)
 save_estimator(snakemake.output.model, est)
 table = predictions_table(est, X[test], images.meta[test], y[test])
 log.info("test accuracy %.3f", (table["y_true"] == table["y_pred"]).mean())

@@ -1,9 +1,10 @@
 """The disentanglement study's fold logic: train on one fold, keep latents, classify from them.
 
 A fold's output is an :class:`~myoflow.sets.ArraySet` with, for every sample of the fold (train and
-test, marked by the ``part`` column): the pattern latent, the subject latent and the decoder's
-reconstructions from the pattern part alone, D([p, 0]), and from the subject part alone, D([0, s]),
-in the input's units (standardisation undone).
+test, marked by the ``part`` column): the pattern latent, the subject latent, the standardised input
+and the decoder's reconstructions from the pattern part alone, D([p, 0]), and from the subject part
+alone, D([0, s]). Maps are in z units of the training subjects (value minus the training mean, over
+the training sd), so what differs between gestures is not drowned by the average map.
 """
 
 from __future__ import annotations
@@ -62,13 +63,14 @@ def run_disentangle_fold(
     keep = train | test
     Zk = Z[keep]
     xp, xs = encode_latents(net, Zk)
-    recon_p = reconstruct(net, xp, xs, "pattern") * scale + mean
-    recon_s = reconstruct(net, xp, xs, "subject") * scale + mean
+    recon_p = reconstruct(net, xp, xs, "pattern") * TANH_RANGE_SCALE
+    recon_s = reconstruct(net, xp, xs, "subject") * TANH_RANGE_SCALE
     m = meta[keep].reset_index(drop=True).copy()
     m["part"] = np.where(train[keep], "train", "test")
     m["fold"] = fold
     latents = ArraySet(
         {"pattern": xp.astype(np.float32), "subject": xs.astype(np.float32),
+         "input_z": (Zk * TANH_RANGE_SCALE).astype(np.float32),
          "recon_pattern": recon_p.astype(np.float32), "recon_subject": recon_s.astype(np.float32)},
         m, {**samples.attrs, "fold": fold, "model": params, "seed": seed},
     )
@@ -79,8 +81,10 @@ def latent_classification(latents: ArraySet, n_neighbors: int = 1) -> pd.DataFra
     """Predictions of kNN classifiers on pattern vs subject latents.
 
     - target ``gesture``: fitted on the training subjects, tested on the held-out subject;
-    - target ``subject``: among the training subjects, fitted on the first half of each gesture's
-      repetitions, tested on the second half (a held-out subject cannot be identified).
+    - target ``subject``: among the training subjects (a held-out subject cannot be identified),
+      fitted on the even-numbered gestures and tested on the odd ones. The mirror of the gesture
+      test: a subject latent must recognise a person whatever the gesture, a pattern latent should
+      not be able to.
 
     Returns columns: target, latent, subject, label, repetition, y_true, y_pred.
     """
@@ -88,9 +92,9 @@ def latent_classification(latents: ArraySet, n_neighbors: int = 1) -> pd.DataFra
     train = (meta["part"] == "train").to_numpy()
     test = (meta["part"] == "test").to_numpy()
     reps = meta["repetition"].to_numpy()
-    first_half = reps < np.median(np.unique(reps[train])) if train.any() else np.zeros(len(meta), bool)
-    sid_fit = train & first_half
-    sid_test = train & ~first_half
+    even_gesture = meta["label"].to_numpy() % 2 == 0
+    sid_fit = train & even_gesture
+    sid_test = train & ~even_gesture
     rows = []
     for latent in ("pattern", "subject"):
         Xl = latents.arrays[latent]
@@ -128,15 +132,16 @@ def latent_scores(predictions: pd.DataFrame, keys: dict, model: str = "kNN") -> 
     return rows[SCORE_COLUMNS]
 
 
-def gesture_maps(latent_sets: list[ArraySet]) -> tuple[np.ndarray, list[int]]:
-    """Mean pattern reconstruction per gesture over held-out subjects -> (gestures, rows, cols).
+def gesture_maps(latent_sets: list[ArraySet], array: str = "recon_pattern") -> tuple[np.ndarray, list[int]]:
+    """Mean map per gesture over the held-out subjects of all folds -> (gestures, rows, cols).
 
+    ``array``: ``recon_pattern`` (D([p, 0])), ``recon_subject`` or ``input_z`` (the data).
     Values per electrode are averaged over the measure's F values (e.g. RMS frames).
     """
     maps, labels = [], []
     for s in latent_sets:
         test = (s.meta["part"] == "test").to_numpy()
-        maps.append(s.arrays["recon_pattern"][test].mean(axis=1))  # (n, rows, cols)
+        maps.append(s.arrays[array][test].mean(axis=1))  # (n, rows, cols)
         labels.append(s.meta["label"].to_numpy()[test])
     maps_all, labels_all = np.concatenate(maps), np.concatenate(labels)
     gestures = sorted(int(g) for g in np.unique(labels_all))

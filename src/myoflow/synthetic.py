@@ -526,20 +526,20 @@ def _resolve(kind: str, params: dict | None) -> dict:
             raise ValueError(f"synthetic {kind}: parameters 'n_training_users' and "
                              "'n_testing_users' are both 0; nothing to generate")
         positive_int("repetitions_per_gesture")
-        positive_float("repetition_s", 0.05)
+        positive_float("repetition_s", 0.001)
     elif kind == "hyser":
         positive_int("n_subjects")
         int_list("sessions", 1, 99)
         int_list("gestures", 1, HYSER_N_GESTURES)
         positive_int("trials_per_gesture")
         positive_int("segments_per_trial")
-        positive_float("segment_s", 0.05)
+        positive_float("segment_s", 0.001)
     elif kind == "csl":
         positive_int("n_subjects")
         positive_int("n_sessions")
         positive_int("n_gestures")
         positive_int("trials_per_gesture")
-        positive_float("trial_s", 0.05)
+        positive_float("trial_s", 0.001)
     else:  # icelab
         positive_int("n_subjects")
         positive_int("n_gestures")
@@ -547,7 +547,7 @@ def _resolve(kind: str, params: dict | None) -> dict:
             raise ValueError(f"synthetic {kind}: parameter 'n_gestures' must be <= "
                              f"{len(ICELAB_GESTURES)}, got {p['n_gestures']!r}")
         positive_int("repetitions")
-        positive_float("repetition_s", 0.05)
+        positive_float("repetition_s", 0.001)
         flag("trailing_column")
     for key in ("repetition_s", "segment_s", "trial_s"):
         if key in p and round(p[key] * p["fs"]) < 10:

@@ -26,7 +26,6 @@ rule disentangle_figure_maps:
             measure=DIS["measure"],
             fold=disentangle_folds(),
         ),
-        samples=f"results/disentangle/samples/{DIS['measure']}.h5",
     output:
         report(
             "results/disentangle/figures/reconstruction_maps.png",

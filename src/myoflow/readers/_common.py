@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import struct
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import scipy.io
 
 from ..errors import ConfigError, DataFormatError
@@ -102,15 +104,102 @@ def finish(rec: Recording, options: Mapping[str, Any], source: str) -> Recording
     return rec
 
 
+#: MAT-file v5 element types that hold data (everything but miMATRIX 14 and miCOMPRESSED 15)
+_MAT5_DATA = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 16, 17, 18})
+_MAT5_MATRIX, _MAT5_COMPRESSED = 14, 15
+_MX_CELL, _MX_SPARSE = 1, 5
+_MX_PLAIN = frozenset({4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})  # char, sparse, numeric
+
+
+def _mat5_elements(buf: bytes, pos: int, end: int, bo: str, padded: bool, what: str):
+    """Yield (type, body_start, body_end) of the tagged elements in ``buf[pos:end]``."""
+    while end - pos >= 8:
+        first, second = struct.unpack_from(bo + "II", buf, pos)
+        if first >> 16:  # small data element: type and size share the first word
+            mtype, nbytes = first & 0xFFFF, first >> 16
+            if nbytes > 4:
+                raise ValueError(f"{what}: small element claims {nbytes} bytes at offset {pos}")
+            yield mtype, pos + 4, pos + 4 + nbytes
+            pos += 8
+            continue
+        body = pos + 8
+        if body + second > end:
+            raise ValueError(f"{what}: element at offset {pos} runs past its container "
+                             f"({second} bytes, {end - body} left): truncated or corrupt")
+        yield first, body, body + second
+        pos = body + second
+        if padded and first != _MAT5_COMPRESSED:
+            pos += -pos % 8
+
+
+def _check_matrix(buf: bytes, start: int, end: int, bo: str, depth: int, what: str) -> None:
+    if depth > 64:
+        raise ValueError(f"{what}: arrays nested deeper than 64 levels")
+    elements = list(_mat5_elements(buf, start, end, bo, True, what))
+    if not elements:
+        return  # an empty array
+    if len(elements) < 3 or any(t not in _MAT5_DATA for t, _, _ in elements[:3]):
+        raise ValueError(f"{what}: array at offset {start} lacks its flags/dims/name elements")
+    t, b0, b1 = elements[0]
+    if b1 - b0 < 4:
+        raise ValueError(f"{what}: array flags at offset {b0} too short")
+    flags = struct.unpack_from(bo + "I", buf, b0)[0]
+    mx_class, is_complex = flags & 0xFF, flags >> 11 & 1
+    if mx_class in _MX_PLAIN:
+        # scipy reads the imaginary part (and sparse index arrays) without looking at the
+        # array's end, taking whatever element follows: it must be there
+        need = (3 if mx_class == _MX_SPARSE else 1) + is_complex
+        if len(elements) - 3 < need:
+            raise ValueError(f"{what}: array at offset {start} has {len(elements) - 3} data "
+                             f"elements, its flags require {need}")
+    for t, b0, b1 in elements[3:]:
+        if t == _MAT5_MATRIX and mx_class not in _MX_PLAIN:
+            _check_matrix(buf, b0, b1, bo, depth + 1, what)
+        elif t not in _MAT5_DATA or (mx_class == _MX_CELL and t != _MAT5_MATRIX):
+            raise ValueError(f"{what}: element type {t} at offset {b0} is not valid in an array of "
+                             f"class {mx_class}")
+
+
+def check_mat5(data: bytes, what: str) -> None:
+    """Walk the element tags of a MAT-file v5 and raise ValueError on an invalid one.
+
+    scipy's v5 reader (C code) indexes a table with the element type read from the file without
+    a range check (scipy PR #25349), so a single corrupt byte can crash the interpreter with a
+    segmentation fault instead of raising. Checking every tag first turns that into an error.
+    Files that are not v5 (v4, v7.3/HDF5) are left to scipy.
+    """
+    if len(data) < 128 or data[126:128] not in (b"IM", b"MI"):
+        return
+    bo = "<" if data[126:128] == b"IM" else ">"
+    if struct.unpack_from(bo + "H", data, 124)[0] != 0x0100:
+        return
+    for t, b0, b1 in _mat5_elements(data, 128, len(data), bo, False, what):
+        if t == _MAT5_MATRIX:
+            _check_matrix(data, b0, b1, bo, 0, what)
+        elif t == _MAT5_COMPRESSED:
+            try:
+                inner = zlib.decompressobj().decompress(data[b0:b1])
+            except zlib.error as exc:
+                raise ValueError(f"{what}: compressed element at offset {b0}: {exc}") from exc
+            for ti, c0, c1 in _mat5_elements(inner, 0, len(inner), bo, False, what):
+                if ti != _MAT5_MATRIX:
+                    raise ValueError(f"{what}: compressed element holds type {ti}, not an array")
+                _check_matrix(inner, c0, c1, bo, 0, what)
+        else:
+            raise ValueError(f"{what}: top-level element type {t} at offset {b0} is not an array")
+
+
 def load_mat(path: Path, *keys: str) -> dict[str, Any]:
     """Load a MATLAB (v4-v7.2) file; :class:`DataFormatError` naming ``path`` unless it holds one
     of ``keys`` (the first found is returned under its own name)."""
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found")
     try:
+        data = path.read_bytes()
+        check_mat5(data, str(path))
         # scipy raises a zoo of exception types (ValueError, TypeError, OSError, zlib.error,
         # MatReadError, struct.error, MemoryError ...) on corrupt files: all mean "unreadable"
-        mat = scipy.io.loadmat(path, variable_names=list(keys))
+        mat = scipy.io.loadmat(io.BytesIO(data), variable_names=list(keys))
     except NotImplementedError as exc:  # v7.3 (HDF5) files
         raise DataFormatError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; re-save "
                               f"with -v7 ({exc})") from exc
