@@ -6,13 +6,16 @@ from myoflow.windows import epn_window_set
 
 log = log_to_file(snakemake.log[0])
 w = snakemake.params.windows
+recordings = [read_recording(p) for p in snakemake.input.stores]
 window_set = epn_window_set(
-    (read_recording(p) for p in snakemake.input.stores),
+    recordings,
     variant=snakemake.wildcards.variant,
     length=w["length"],
     stride=w["stride"],
     rest_thinning=w["rest_thinning"],
     crop_raw_to_ground_truth=snakemake.params.as_published,
+    # the standard variant's threshold is fitted on the training users only
+    training_subjects=[r.subject for r in recordings if r.subject < snakemake.params.n_training_users],
 )
 log.info("%d windows, label counts %s", len(window_set), window_set.meta["label"].value_counts().to_dict())
 write_set(snakemake.output[0], window_set)

@@ -107,3 +107,66 @@ def test_hd_images_window_rms_on_grid():
     assert img.shape == (19, 1, 8, 24)
     assert img[0, 0, 0, 8] == pytest.approx(2.0) and img[0, 0].sum() == pytest.approx(2.0)
     assert (s.meta["label"] == 3).all() and (s.meta["repetition"] == 2).all()
+
+
+def _burst_recording(subject=0):
+    """A rest repetition (quiet noise) and a fist repetition with a loud burst at samples 80..140."""
+    rng = np.random.default_rng(subject)
+    rest = rng.normal(0, 1, (200, 8))
+    fist = rng.normal(0, 1, (200, 8))
+    fist[80:140] *= 30
+    emg = np.concatenate([rest, fist]).astype(np.float32)
+    trials = pd.DataFrame({
+        "trial": [0, 1], "label": [0, 1], "repetition": [0, 0], "start": [0, 200], "stop": [200, 400],
+        "active_start": [-1, 270], "active_stop": [-1, 350],  # ground truth wider than the burst
+    })
+    return Recording("epn612", subject, 1, emg, 200.0, "a.u.", "Myo", myo_ring8(), ["rest", "fist"], trials)
+
+
+def test_energy_segment_finds_the_burst():
+    from myoflow.windows import energy_segment
+
+    a, b = energy_segment(_burst_recording().trial_emg(1))
+    assert 75 <= a <= 82 and 138 <= b <= 145
+
+
+def test_segmented_keeps_only_the_detected_segment():
+    ws = epn_window_set([_burst_recording()], variant="segmented", length=20, stride=10, rest_thinning=1)
+    fist = ws.meta[ws.meta.base_label == 1]
+    assert (fist["label"] == 1).all()
+    assert fist["start"].min() >= 275 and fist["start"].max() + 20 <= 345
+
+
+def test_relabeled_turns_pre_and_post_parts_into_rest():
+    ws = epn_window_set([_burst_recording()], variant="relabeled", length=20, stride=10, rest_thinning=1)
+    fist = ws.meta[ws.meta.base_label == 1]
+    active, rest = fist[fist.label == 1], fist[fist.label == 0]
+    assert len(active) and len(rest)
+    assert rest["start"].min() == 200 and rest["start"].max() >= 340  # pre and post pieces
+    # windows never straddle the segment boundary: every rest window lies outside the segment
+    assert ((rest["start"] + 20 <= active["start"].min()) | (rest["start"] >= active["start"].max() + 20)).all()
+    np.testing.assert_array_equal(ws.arrays["windows"][:, 0, 0],
+                                  _burst_recording().emg[ws.meta["start"].to_numpy(), 0])
+
+
+def test_relabeled_as_published_cuts_rest_from_the_cropped_segment():
+    ws = epn_window_set([_burst_recording()], variant="relabeled", length=20, stride=10, rest_thinning=1,
+                        crop_raw_to_ground_truth=True)
+    fist = ws.meta[ws.meta.base_label == 1]
+    assert fist["start"].min() >= 270 and (fist["start"] + 20).max() <= 350  # inside the ground truth
+
+
+def test_standard_threshold_fitted_on_training_users_only():
+    recs = [_burst_recording(0), _burst_recording(1)]
+    ws = epn_window_set(recs, variant="standard", length=40, stride=10, rest_thinning=1, training_subjects=[0])
+    thr = ws.attrs["standard_threshold"]
+    rest0 = np.abs(sliding_windows(recs[0].trial_emg(0), 40, 10)).mean(axis=(1, 2))
+    assert thr == pytest.approx(rest0.mean() + 3 * rest0.std())
+    fist = ws.meta[(ws.meta.base_label == 1) & (ws.meta.subject == 1)]
+    labelled = fist[fist.label == 1]["start"]
+    # the span starts at the first 40-sample mean above threshold (~sample 41 of the repetition)
+    # and ends 39 samples after the last one (~180); majority labels follow it
+    assert 200 + 20 <= labelled.min() <= 200 + 40 and 200 + 140 <= labelled.max() <= 200 + 160
+    assert (fist[fist.label == 0]["start"] < labelled.min()).any()
+    with pytest.raises(ConfigError, match="training_subjects"):
+        epn_window_set(recs, variant="standard")

@@ -110,11 +110,46 @@ def myo_ring8() -> ElectrodeLayout:
     return ElectrodeLayout("myo_ring8", np.arange(8)[None, :], pitch_mm=0.0)
 
 
+#: FlexEMG's published ``arraymap.mat`` (github.com/a-moin/flexemg): the 1-based channel at each of
+#: the 16 x 4 electrode positions; the default of :func:`flexemg_16x4`.
+FLEXEMG_ARRAYMAP = np.array([
+    [29, 30, 31, 32], [25, 26, 27, 28], [21, 22, 23, 24], [17, 18, 19, 20],
+    [13, 14, 15, 16], [9, 10, 11, 12], [5, 6, 7, 8], [1, 2, 3, 4],
+    [64, 63, 62, 61], [60, 59, 58, 57], [56, 55, 54, 53], [52, 51, 50, 49],
+    [48, 47, 46, 45], [44, 43, 42, 41], [40, 39, 38, 37], [36, 35, 34, 33],
+])
+
+
+def flexemg_16x4(arraymap: np.ndarray | None = None) -> ElectrodeLayout:
+    """FlexEMG (Moin et al., ISCAS 2018): flexible 16 x 4 array, 64 channels.
+
+    Parameters
+    ----------
+    arraymap : array (16, 4), optional
+        1-based channel index (column of the recording's ``raw`` matrix + 1) at each electrode
+        position, as in the dataset's ``arraymap.mat``; default :data:`FLEXEMG_ARRAYMAP`. Must
+        hold each of 1..64 once.
+
+    Raises
+    ------
+    ValueError
+        If ``arraymap`` is not a (16, 4) permutation of 1..64.
+    """
+    amap = FLEXEMG_ARRAYMAP if arraymap is None else np.asarray(arraymap)
+    if amap.shape != (16, 4) or amap.dtype.kind not in "iu" or \
+            sorted(amap.ravel().tolist()) != list(range(1, 65)):
+        raise ValueError(f"flexemg_16x4: arraymap must be a (16, 4) integer array holding 1..64 "
+                         f"once each, got {amap.dtype} {amap.shape}")
+    # pitch not published with the data: 0 (unknown)
+    return ElectrodeLayout("flexemg_16x4", amap.astype(int) - 1, pitch_mm=0.0)
+
+
 LAYOUTS = {
     "hyser_16x16": hyser_16x16,
     "icelab_8x24": icelab_8x24,
     "csl_7x24": csl_7x24,
     "myo_ring8": myo_ring8,
+    "flexemg_16x4": flexemg_16x4,
 }
 
 

@@ -15,8 +15,9 @@ rule generate_synthetic:
         "benchmarks/generate_synthetic/{dataset}.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=30,
     script:
         "../../scripts/generate_synthetic.py"
@@ -37,8 +38,9 @@ rule convert_recording:
         "../../envs/data.yaml"
     group:
         "convert"
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
     script:
         "../../scripts/convert_recording.py"

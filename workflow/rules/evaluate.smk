@@ -18,6 +18,10 @@ rule crossuser_scores:
         "logs/crossuser/scores.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
     script:
         "../../scripts/score_predictions.py"
 
@@ -45,6 +49,10 @@ rule disentangle_scores:
         "logs/disentangle/scores.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
     script:
         "../../scripts/disentangle_scores.py"
 
@@ -66,6 +74,10 @@ rule hdcnn_scores:
         "logs/hdcnn/scores.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
     script:
         "../../scripts/score_predictions.py"
 
@@ -85,5 +97,9 @@ rule hdcnn_model_costs:
         "logs/hdcnn/model_costs.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
     script:
         "../../scripts/hdcnn_model_costs.py"

@@ -15,8 +15,9 @@ rule crossuser_features:
         "../../envs/data.yaml"
     group:
         "features"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     script:
         "../../scripts/extract_features.py"

@@ -15,6 +15,10 @@ rule crossuser_figure_per_user:
         "logs/crossuser/figures/per_user.log",
     conda:
         "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
     script:
         "../../scripts/crossuser_figure_per_user.py"
 
@@ -37,6 +41,10 @@ rule disentangle_figure_maps:
         "logs/disentangle/figures/maps.log",
     conda:
         "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
     script:
         "../../scripts/disentangle_figure_maps.py"
 
@@ -55,6 +63,10 @@ rule disentangle_figure_latents:
         "logs/disentangle/figures/latents.log",
     conda:
         "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
     script:
         "../../scripts/disentangle_figure_latents.py"
 
@@ -73,5 +85,9 @@ rule hdcnn_figure_accuracy:
         "logs/hdcnn/figures/accuracy.log",
     conda:
         "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
     script:
         "../../scripts/hdcnn_figure_accuracy.py"

@@ -15,6 +15,10 @@ rule crossuser_folds:
         "logs/crossuser/folds/{protocol}.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=10,
     script:
         "../../scripts/crossuser_folds.py"
 
@@ -30,6 +34,10 @@ rule disentangle_folds:
         "logs/disentangle/folds/loso.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=10,
     script:
         "../../scripts/disentangle_folds.py"
 
@@ -46,5 +54,9 @@ rule hdcnn_folds:
         "logs/hdcnn/folds/{dataset}/{split}.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=10,
     script:
         "../../scripts/hdcnn_folds.py"

@@ -34,5 +34,9 @@ rule study_stats:
         "logs/{study}/stats.log",
     conda:
         "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
     script:
         "../../scripts/study_stats.py"

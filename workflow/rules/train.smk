@@ -20,7 +20,7 @@ rule crossuser_train:
         "../../envs/torch.yaml"
     threads: config["resources"]["train_threads"]
     resources:
-        mem_mb=config["resources"]["train_mem_mb"],
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=120,
     script:
         "../../scripts/crossuser_train.py"
@@ -46,7 +46,7 @@ rule disentangle_train:
         "../../envs/torch.yaml"
     threads: config["resources"]["train_threads"]
     resources:
-        mem_mb=config["resources"]["train_mem_mb"],
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=240,
     script:
         "../../scripts/disentangle_train.py"
@@ -66,6 +66,10 @@ rule disentangle_classify:
         "../../envs/torch.yaml"
     group:
         "classical"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
     script:
         "../../scripts/disentangle_classify.py"
 
@@ -90,7 +94,7 @@ rule hdcnn_train:
         "../../envs/torch.yaml"
     threads: config["resources"]["train_threads"]
     resources:
-        mem_mb=config["resources"]["train_mem_mb"],
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=240,
     script:
         "../../scripts/hdcnn_train.py"

@@ -2,7 +2,7 @@
 
 
 rule crossuser_windows:
-    """Sliding windows over EMG-EPN-612 repetitions (one windowing variant)."""
+    """Sliding windows over EMG-EPN-612 repetitions (one variant: raw, segmented, relabeled, standard)."""
     input:
         stores=store_files(CU["dataset"]),
     output:
@@ -10,12 +10,14 @@ rule crossuser_windows:
     params:
         windows=CU["windows"],
         as_published=CU["as_published"],
+        n_training_users=epn_training_users(),
     log:
         "logs/crossuser/windows/{variant}.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     script:
         "../../scripts/crossuser_windows.py"
@@ -39,8 +41,9 @@ rule disentangle_samples:
         "logs/disentangle/samples/{measure}.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     script:
         "../../scripts/disentangle_samples.py"
@@ -59,8 +62,9 @@ rule hdcnn_images:
         "logs/hdcnn/images/{dataset}.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     script:
         "../../scripts/hdcnn_images.py"

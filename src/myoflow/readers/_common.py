@@ -210,3 +210,23 @@ def load_mat(path: Path, *keys: str) -> dict[str, Any]:
             return {key: mat[key]}
     raise DataFormatError(f"{path}: none of the keys {list(keys)} found (expected "
                           f"{' or '.join(map(repr, keys))})")
+
+
+def load_mat_keys(path: Path, *keys: str) -> dict[str, Any]:
+    """Load a MATLAB (v4-v7.2) file and return all of ``keys``; :class:`DataFormatError` naming
+    ``path`` and the missing keys if any is absent (the file is read once)."""
+    if not path.is_file():
+        raise DataFormatError(f"{path}: file not found")
+    try:
+        data = path.read_bytes()
+        check_mat5(data, str(path))
+        mat = scipy.io.loadmat(io.BytesIO(data), variable_names=list(keys))
+    except NotImplementedError as exc:  # v7.3 (HDF5) files
+        raise DataFormatError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; re-save "
+                              f"with -v7 ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001  (see load_mat)
+        raise DataFormatError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from exc
+    missing = [k for k in keys if k not in mat]
+    if missing:
+        raise DataFormatError(f"{path}: key(s) {missing} missing (expected {list(keys)})")
+    return {k: mat[k] for k in keys}
