@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test setup dry-run report lint clean
+.PHONY: run test setup dry-run report lint clean real-data
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ lint: setup
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Extract the real offline recordings (../shared/data/*.tar.xz, or $$MYOFLOW_SHARED_DATA) into
+# resources/real/ for config/real/*.yaml.
+real-data: setup
+	$(BIN)/python scripts/extract_real_data.py
 
 clean:
 	rm -rf results resources logs benchmarks .snakemake

@@ -6,7 +6,8 @@ from myoflow.splits import fixed_user_split, within_user_split, write_fold_table
 log = log_to_file(snakemake.log[0])
 meta = read_set(snakemake.input.windows, arrays=[]).meta
 n_train = snakemake.params.n_training_users
-n_val = snakemake.params.split["validation_users"]
+# ids in [n_train, first_test) validate (common.smk: crossuser_split_bounds)
+n_val = snakemake.params.first_test_user - n_train
 protocol = snakemake.wildcards.protocol
 if protocol == "crossuser":
     table = fixed_user_split(sorted(meta["subject"].unique()), n_train, n_val)

@@ -83,8 +83,31 @@ def epn_training_users():
     return len([p for p in Path(cfg["source"], "trainingJSON").glob("user*") if p.is_dir()])
 
 
+def crossuser_split_bounds():
+    """(first validation id, first test id) of the fixed user split.
+
+    Subjects with smaller ids train, those in between validate, the rest test. With
+    ``crossuser.split.training_users`` null (EMG-EPN-612) the trainingJSON users train; otherwise
+    the first ``training_users`` of the sorted subjects train and the next ``validation_users``
+    validate.
+    """
+    split = CU["split"]
+    n_val = split["validation_users"]
+    if split.get("training_users") is None:
+        first_val = epn_training_users()
+        return first_val, first_val + n_val
+    subjects = subjects_of(CU["dataset"])
+    n_train = split["training_users"]
+    if n_train + n_val >= len(subjects):
+        raise ValueError(
+            f"crossuser.split: training_users {n_train} + validation_users {n_val} leave no test "
+            f"users among the {len(subjects)} subjects of dataset {CU['dataset']!r}"
+        )
+    return subjects[n_train], subjects[n_train + n_val]
+
+
 def crossuser_test_users():
-    first_test = epn_training_users() + CU["split"]["validation_users"]
+    first_test = crossuser_split_bounds()[1]
     return [s for s in subjects_of(CU["dataset"]) if s >= first_test]
 
 

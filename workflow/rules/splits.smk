@@ -2,13 +2,15 @@
 
 
 rule crossuser_folds:
-    """EPN-612's fixed user split, or one within-user fold per test user."""
+    """The fixed user split (EPN-612's, or crossuser.split.training_users), or one within-user fold
+    per test user."""
     input:
         windows=f"results/crossuser/windows/{CU['variants'][0]}.h5",
     output:
         "results/crossuser/folds/{protocol}.csv",
     params:
-        n_training_users=epn_training_users(),
+        n_training_users=crossuser_split_bounds()[0],   # ids below this train
+        first_test_user=crossuser_split_bounds()[1],    # ids from this on test
         split=CU["split"],
         within_user=CU["within_user"],
     log:

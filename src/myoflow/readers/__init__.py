@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import csl, epn612, hyser, icelab
+from . import ciildata, csl, epn612, flexemg, hyser, icelab, myoarmband, uci_myo36
 from ._common import COMMON_OPTIONS
 
 #: name -> reader module
@@ -25,6 +25,11 @@ READERS: dict[str, ModuleType] = {
     "hyser": hyser,
     "csl": csl,
     "icelab": icelab,
+    # real public sets that can be read offline (see the spec's datasets.md)
+    "myoarmband": myoarmband,
+    "uci_myo36": uci_myo36,
+    "ciildata": ciildata,
+    "flexemg": flexemg,
 }
 
 __all__ = ["READERS", "COMMON_OPTIONS", "get_reader"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -115,7 +116,9 @@ def _metadata(folder: Path) -> dict | None:
 
 def _read_csv(path: Path) -> np.ndarray:
     try:
-        x = np.loadtxt(path, delimiter=",", ndmin=2)
+        with warnings.catch_warnings():  # an empty file: numpy warns, we raise below
+            warnings.simplefilter("ignore", UserWarning)
+            x = np.loadtxt(path, delimiter=",", ndmin=2)
     except ValueError as exc:
         raise DataFormatError(f"{path}: not a comma-separated table of {N_CHANNELS} numeric "
                               f"columns ({exc})") from exc

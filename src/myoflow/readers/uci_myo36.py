@@ -102,12 +102,12 @@ def _read_txt(path: Path, fs: float = FS) -> tuple[np.ndarray, np.ndarray]:
     """(levels (samples, 8) int8 at ``fs``, classes (samples,) int) of one series file."""
     try:
         df = pd.read_csv(path, sep=r"\s+", header=0, dtype=np.float64, engine="c")
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{path}: not a whitespace-separated numeric table with a header "
-                              f"({type(exc).__name__}: {exc})") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataFormatError(f"{path}: empty file (expected a header and rows of time, "
                               f"{N_CHANNELS} channels, class)") from exc
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{path}: not a whitespace-separated numeric table with a header "
+                              f"({type(exc).__name__}: {exc})") from exc
     if df.shape[1] != N_CHANNELS + 2:
         raise DataFormatError(f"{path}: {df.shape[1]} columns, expected {N_CHANNELS + 2} (time, "
                               f"channel1..channel{N_CHANNELS}, class)")

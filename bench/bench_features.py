@@ -1,0 +1,220 @@
+"""Benchmark myoflow.features against LibEMG 2.0.3, and generate the LibEMG reference fixture.
+
+    # myoflow only
+    .venv/bin/python bench/bench_features.py
+    # with LibEMG timed in a subprocess of the same run (a venv where `libemg==2.0.3` imports)
+    .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python
+    # compare every feature with LibEMG on fresh random / Myo-like windows (float64, no fixture)
+    .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python --check-only
+    # regenerate tests/data/libemg_reference.npz
+    .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python \
+        --make-reference tests/data/libemg_reference.npz
+
+LibEMG is never imported into this interpreter: the LibEMG side runs as ``python -c`` in the
+other venv, loading ``libemg/feature_extractor.py`` by path (so LibEMG's GUI/streamer imports are
+not needed). Windows are 8 channels x 40 samples (200 ms of Myo data), seeded. LibEMG is timed
+on as many windows as take about --libemg-seconds (its slow features would take minutes on all
+20,000): a rate in windows/s either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from myoflow.features import FEATURES, LIBEMG_FEATURES, extract_features
+
+CHANNELS, SAMPLES = 8, 40
+
+# Runs in the LibEMG venv. argv: mode, windows.npy, out path, [seconds budget, repeats]
+LIBEMG_SIDE = r"""
+import importlib.util, json, sys, time, warnings
+from pathlib import Path
+import numpy as np
+warnings.simplefilter("ignore")
+np.seterr(all="ignore")
+spec = importlib.util.find_spec("libemg")
+path = Path(spec.submodule_search_locations[0]) / "feature_extractor.py"
+mspec = importlib.util.spec_from_file_location("libemg_feature_extractor", path)
+mod = importlib.util.module_from_spec(mspec)
+mspec.loader.exec_module(mod)
+fe = mod.FeatureExtractor()
+import importlib.metadata as md
+version = md.version("libemg")
+mode, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
+feats = fe.get_feature_list()
+if mode == "features":
+    data = np.load(src)
+    res = {"version": version, "feature_list": feats}
+    for key in data.files:
+        w = data[key].astype(np.float64)
+        d = fe.extract_features(feats, w)
+        for f in feats:
+            res[key + "/" + f] = np.asarray(d[f], dtype=np.float64)
+        res[key + "/AR9"] = fe.getARfeat(w, AR_order=9)  # COMB's AR9 (LibEMG skips the name)
+    np.savez(out, **{k: v for k, v in res.items() if not isinstance(v, (str, list))})
+    Path(out + ".json").write_text(json.dumps({"version": version, "feature_list": feats}))
+else:
+    budget, repeats = float(sys.argv[4]), int(sys.argv[5])
+    allw = np.load(src).astype(np.float64)
+    rates = {}
+    def rate(fn, n_max):
+        n = 50
+        t0 = time.perf_counter(); fn(allw[:n]); dt = time.perf_counter() - t0
+        n = int(min(n_max, max(50, 50 * budget / max(dt, 1e-9))))
+        best = float("inf")
+        reps = repeats if dt * n / 50 < budget else 1
+        for _ in range(reps):
+            t0 = time.perf_counter(); fn(allw[:n]); best = min(best, time.perf_counter() - t0)
+        return n / best, n
+    for f in feats:
+        rates[f] = rate(lambda w: fe.extract_features([f], w), len(allw))
+    rates["ALL"] = rate(lambda w: fe.extract_features(feats, w), len(allw))
+    Path(out).write_text(json.dumps({"version": version, "rates": rates}))
+"""
+
+
+def make_windows(n: int, seed: int, samples: int = SAMPLES) -> np.ndarray:
+    """Random float windows (W, 8, 40): Gaussian noise at log-uniform amplitudes 1e-3..10, some
+    coloured, some with a DC offset, so thresholds (WAMP 2e-3) and zero crossings both matter."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((n, CHANNELS, samples))
+    coloured = rng.random(n) < 0.5
+    w[coloured] = np.cumsum(w[coloured], axis=2) * 0.3 + w[coloured]
+    amp = 10 ** rng.uniform(-3, 1, size=(n, CHANNELS, 1))
+    offset = np.where(rng.random((n, 1, 1)) < 0.2, rng.standard_normal((n, CHANNELS, 1)), 0.0)
+    return (w * amp + offset * amp).astype(np.float32)
+
+
+def make_myo_windows(n: int, seed: int, samples: int = SAMPLES) -> np.ndarray:
+    """int8 windows like the Myo armband's: quantised band-limited noise, bursts and rests."""
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal((n, CHANNELS, samples + 4))
+    x = e[:, :, 4:] - 0.6 * e[:, :, 3:-1] + 0.3 * e[:, :, 2:-2]  # EMG-like, no DC
+    amp = 10 ** rng.uniform(0, 1.9, size=(n, CHANNELS, 1))
+    x = np.clip(np.round(x * amp), -128, 127)
+    x[x.sum(axis=2).__abs__().sum(axis=1) == 0] += 1  # LibEMG's MDF fails on all-zero windows
+    flat = np.all(x == x[:, :, :1], axis=2)
+    x[flat, 0] += 1
+    return x.astype(np.int8)
+
+
+def libemg_features(python: str, sets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """LibEMG's value of every feature of every set (computed in float64), by 'set/FEAT'."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = os.path.join(tmp, "w.npz"), os.path.join(tmp, "ref.npz")
+        np.savez(src, **sets)
+        subprocess.run([python, "-c", LIBEMG_SIDE, "features", src, out], check=True)
+        meta = json.loads(Path(out + ".json").read_text())
+        assert meta["version"] == "2.0.3", f"LibEMG {meta['version']}, not 2.0.3"
+        assert meta["feature_list"] == LIBEMG_FEATURES, meta["feature_list"]
+        with np.load(out) as ref:
+            return {k: ref[k] for k in ref.files}
+
+
+def compare(sets: dict[str, np.ndarray], ref: dict[str, np.ndarray], rtol=1e-6, atol=1e-9) -> bool:
+    ok = True
+    for key, w in sets.items():
+        for name in LIBEMG_FEATURES + ["AR9"]:
+            mine, _ = _float64_features(w, name)
+            theirs = np.nan_to_num(ref[f"{key}/{name}"], nan=0.0, posinf=0.0, neginf=0.0)
+            theirs = theirs.reshape(len(w), -1)
+            err = np.abs(mine - theirs)
+            tol = atol + rtol * np.abs(theirs)
+            bad = int(np.sum(err > tol))
+            rel = float(np.max(err / np.maximum(np.abs(theirs), 1e-300))) if err.size else 0.0
+            flag = "ok " if bad == 0 else "BAD"
+            ok &= bad == 0
+            print(f"{flag} {key:7s} {name:10s} max|err| {err.max():.2e}  max rel {rel:.2e}  mismatches {bad}")
+    return ok
+
+
+def _float64_features(w, name):
+    """One feature in float64 through the same code path as extract_features."""
+    from myoflow import features as F
+
+    w64 = np.ascontiguousarray(w, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        comp = np.sum(np.diff(w64, n=2, axis=2) ** 2) / w64.shape[2]
+        v = np.asarray(F.FEATURES[name].func(F._Batch(w64, comp_m4=comp)), dtype=np.float64)
+    return np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0), F.column_names(name, w.shape[1])
+
+
+def time_myoflow(windows: np.ndarray, repeats: int) -> dict[str, float]:
+    rates = {}
+    jobs = [(n, [n]) for n in FEATURES] + [("ALL", LIBEMG_FEATURES)]
+    for label, feats in jobs:
+        extract_features(windows[:64], feats)  # warm-up (wavelet matrices etc.)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            extract_features(windows, feats)
+            best = min(best, time.perf_counter() - t0)
+        rates[label] = len(windows) / best
+    return rates
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-windows", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--libemg-python", help="python of a venv with libemg==2.0.3 installed")
+    ap.add_argument("--libemg-seconds", type=float, default=1.5, help="time budget per LibEMG timing")
+    ap.add_argument("--make-reference", metavar="NPZ", help="write the LibEMG reference fixture and exit")
+    ap.add_argument("--check-only", action="store_true", help="compare with LibEMG and exit")
+    ap.add_argument("--check-samples", type=int, default=SAMPLES, help="window length for --check-only")
+    ap.add_argument("--check-windows", type=int, default=2000, help="windows per set for --check-only")
+    args = ap.parse_args(argv)
+
+    if args.make_reference or args.check_only:
+        if not args.libemg_python:
+            ap.error("--make-reference / --check-only need --libemg-python")
+        if args.make_reference:
+            sets = {"random": make_windows(160, seed=2003), "myo": make_myo_windows(100, seed=2004)}
+        else:
+            n, length = args.check_windows, args.check_samples
+            sets = {"random": make_windows(n, seed=args.seed + 1, samples=length),
+                    "myo": make_myo_windows(n, seed=args.seed + 2, samples=length)}
+        ref = libemg_features(args.libemg_python, sets)
+        ok = compare(sets, ref)
+        if args.make_reference:
+            out = {f"windows/{k}": v for k, v in sets.items()}
+            out.update({k: v.astype(np.float32) for k, v in ref.items()})
+            Path(args.make_reference).parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(args.make_reference, **out)
+            print(f"wrote {args.make_reference} ({os.path.getsize(args.make_reference) / 1e6:.2f} MB)")
+        return 0 if ok else 1
+
+    windows = make_windows(args.n_windows, args.seed)
+    print(f"{args.n_windows} windows of {CHANNELS} x {SAMPLES}, float32 in; best of {args.repeats}")
+    mine = time_myoflow(windows, args.repeats)
+    theirs = {}
+    if args.libemg_python:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = os.path.join(tmp, "w.npy"), os.path.join(tmp, "t.json")
+            np.save(src, windows)
+            subprocess.run([args.libemg_python, "-c", LIBEMG_SIDE, "time", src, out,
+                            str(args.libemg_seconds), str(args.repeats)], check=True)
+            theirs = json.loads(Path(out).read_text())["rates"]
+    print(f"{'feature':<12}{'myoflow w/s':>14}{'LibEMG w/s':>14}{'(n LibEMG)':>12}{'ratio':>10}")
+    for label in list(FEATURES) + ["ALL"]:
+        shown = "all 50" if label == "ALL" else label
+        if label in theirs:
+            rate, n = theirs[label]
+            print(f"{shown:<12}{mine[label]:>14,.0f}{rate:>14,.0f}{n:>12}{mine[label] / rate:>9.1f}x")
+        else:
+            print(f"{shown:<12}{mine[label]:>14,.0f}{'-':>14}{'':>12}{'':>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Vectorised kernels behind :mod:`myoflow.features` that are more than a line of numpy.
+
+Each kernel reproduces one LibEMG 2.0.3 computation (and the library it calls) operation for
+operation where rounding could matter, but over all windows and channels at once:
+
+* :func:`burg_lpc` -- ``librosa.lpc`` (Burg's method, LibEMG's AR/CC),
+* :func:`lmoment_l2` -- LibEMG's ``__lmom(signal, 2)`` (LS),
+* :func:`wavedec_sym8` -- ``pywt.wavedec(x, 'sym8', level, mode='symmetric')`` (WENG/WV/WWL/WENT),
+* :func:`sample_entropy`, :func:`fuzzy_entropy` -- LibEMG's SAMPEN / FUZZYEN.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# AR: Burg's method exactly as librosa 0.11 ``lpc`` (which LibEMG 2.0.3 calls)
+# ---------------------------------------------------------------------------------------------
+
+
+def burg_lpc(y: np.ndarray, order: int) -> np.ndarray:
+    """Prediction-error filter coefficients a_1..a_order of every series in y (..., n).
+
+    librosa's ``lpc`` returns [1, a_1, ..., a_order]; LibEMG keeps a_1..a_order. Needs
+    n >= order + 1. The recursion is librosa's, vectorised over the leading axes.
+    """
+    eps = np.finfo(np.float64).tiny  # librosa: util.tiny(den)
+    lead = y.shape[:-1]
+    a = np.zeros((order + 1,) + lead)
+    a[0] = 1.0
+    a_prev = a.copy()
+    fwd = y[..., 1:]
+    bwd = y[..., :-1]
+    den = np.sum(fwd**2 + bwd**2, axis=-1)
+    for i in range(order):
+        k = np.sum(bwd * fwd, axis=-1)
+        k *= -2
+        k /= den + eps
+        a_prev, a = a, a_prev
+        for j in range(1, i + 2):
+            a[j] = a_prev[j] + k * a_prev[i - j + 1]
+        kk = k[..., None]
+        fwd_tmp = fwd
+        fwd = fwd + kk * bwd
+        bwd = bwd + kk * fwd_tmp
+        q = 1.0 - k**2
+        den = q * den - bwd[..., -1] ** 2 - fwd[..., 0] ** 2
+        fwd = fwd[..., 1:]
+        bwd = bwd[..., :-1]
+    return np.moveaxis(a[1:], 0, -1)
+
+
+def cepstral_from_ar(ar: np.ndarray, order: int) -> np.ndarray:
+    """LibEMG's getCCfeat recursion on its (windows, channels*order) AR layout, verbatim.
+
+    (It multiplies by a_p, not a_l, inside the sum, and leaves coefficients 1.. at 0 for
+    order <= 2 -- both kept, for exactness.)
+    """
+    cc = np.zeros_like(ar)
+    cc[:, ::order] = -1 * ar[:, ::order]
+    if order > 2:
+        for p in range(1, order):
+            for l in range(1, p):
+                cc[:, p::order] = cc[:, p::order] + (ar[:, p::order] * cc[:, p - l :: order] * (1 - (l / p)))
+            cc[:, p::order] = -1 * ar[:, p::order] - cc[:, p::order]
+    return cc
+
+
+# ---------------------------------------------------------------------------------------------
+# LS: second L-moment via sorting
+# ---------------------------------------------------------------------------------------------
+
+
+def lmoment_l2(w: np.ndarray) -> np.ndarray:
+    """Second sample L-moment l2 = 2 b1 - b0 along the last axis (LibEMG's LS), n >= 2.
+
+    b0 is the mean, b1 = 1/n * sum_k k/(n-1) x_(k) over the sorted sample (0-based k).
+    """
+    n = w.shape[-1]
+    b0 = np.mean(w, axis=-1)
+    xs = np.sort(w, axis=-1)[..., 1:]
+    weights = np.arange(1, n) / (n - 1)
+    b1 = 1 / n * np.sum(weights * xs, axis=-1)
+    return 2 * b1 + (-1 * b0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Wavelets: sym8 DWT, pywt's 'symmetric' mode, as a fixed linear map per level
+# ---------------------------------------------------------------------------------------------
+
+#: sym8 decomposition low-pass filter (Daubechies' least-asymmetric, 8 vanishing moments), the
+#: published coefficients as PyWavelets 1.x tabulates them (``pywt.Wavelet('sym8').dec_lo``).
+SYM8_DEC_LO = np.array([
+    -0.0033824159510061256, -0.0005421323317911481, 0.03169508781149298, 0.007607487324917605,
+    -0.1432942383508097, -0.061273359067658524, 0.4813596512583722, 0.7771857517005235,
+    0.3644418948353314, -0.05194583810770904, -0.027219029917056003, 0.049137179673607506,
+    0.003808752013890615, -0.01495225833704823, -0.0003029205147213668, 0.0018899503327594609,
+])
+#: high-pass decomposition filter: quadrature mirror of the low-pass, hi[k] = (-1)^(k+1) lo[L-1-k]
+SYM8_DEC_HI = np.array([(-1) ** (k + 1) * SYM8_DEC_LO[len(SYM8_DEC_LO) - 1 - k] for k in range(16)])
+
+
+@lru_cache(maxsize=64)
+def _dwt_level_matrices(n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n_in, n_out) matrices of one DWT level: approximation and detail.
+
+    pywt's ``downsampling_convolution`` in 'symmetric' mode computes out[o] = sum_j f[j] *
+    x[2o + 1 - j] for o < (n_in + 15) // 2, the signal extended by half-sample symmetric
+    reflection (x[-1] = x[0], x[n] = x[n-1], repeated for signals shorter than the filter).
+    """
+    flen = len(SYM8_DEC_LO)
+    n_out = (n_in + flen - 1) // 2
+    pos = 2 * np.arange(n_out)[:, None] + 1 - np.arange(flen)[None, :]  # (n_out, flen)
+    pos = np.mod(pos, 2 * n_in)
+    pos = np.where(pos >= n_in, 2 * n_in - 1 - pos, pos)
+    out_idx = np.broadcast_to(np.arange(n_out)[:, None], pos.shape)
+    lo = np.zeros((n_in, n_out))
+    hi = np.zeros((n_in, n_out))
+    np.add.at(lo, (pos, out_idx), np.broadcast_to(SYM8_DEC_LO, pos.shape))
+    np.add.at(hi, (pos, out_idx), np.broadcast_to(SYM8_DEC_HI, pos.shape))
+    lo.setflags(write=False)
+    hi.setflags(write=False)
+    return lo, hi
+
+
+def wavedec_sym8(x: np.ndarray, level: int) -> list[np.ndarray]:
+    """``pywt.wavedec(x, 'sym8', level=level, axis=-1)`` -> [cA_level, cD_level, ..., cD_1].
+
+    Like pywt (which only warns), any level is allowed, however short the signal.
+    """
+    details = []
+    a = x
+    for _ in range(level):
+        lo, hi = _dwt_level_matrices(a.shape[-1])
+        details.append(a @ hi)
+        a = a @ lo
+    return [a] + details[::-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Entropies: O(n^2) pattern comparisons, by lag, vectorised over series in chunks
+# ---------------------------------------------------------------------------------------------
+
+_CHUNK = 8192  # series per chunk: keeps the (samples, chunk) working arrays in cache
+
+
+def _series_chunks(x: np.ndarray):
+    """Yield (slice, x[slice].T) over chunks of the series of x (S, n); the transpose (n, s)
+    makes every lag slice a contiguous block."""
+    for start in range(0, x.shape[0], _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        yield sl, np.ascontiguousarray(x[sl].T)
+
+
+def sample_entropy(w: np.ndarray, dim: int = 2, tolerance: float = 0.3) -> np.ndarray:
+    """LibEMG's getSAMPENfeat over all windows (windows, channels, n), n >= dim + 2.
+
+    The series is standardised per window; a pair of patterns matches when their Chebyshev
+    distance is <= tolerance. Pattern k (k < n - m, i.e. all but the last) is compared with all
+    n - m + 1 patterns of length m, itself excluded; count / (n - dim - 1) is averaged over k;
+    the feature is log((A + eps) / (B + eps)) for m = dim and m = dim + 1.
+
+    Matches are symmetric, so each lag L = j - k >= 1 is visited once: the pair (k, k+L) adds
+    to rows k and k+L, except when k+L is the last pattern (not a row).
+    """
+    n = w.shape[-1]
+    mean = np.mean(w, axis=2)
+    std = np.std(w, axis=2)
+    series = (w - np.repeat(mean[:, :, None], n, axis=2)) / np.repeat(std[:, :, None], n, axis=2)
+    flat = series.reshape(-1, n)
+    out = np.empty(flat.shape[0])
+    m_a, m_b = dim, dim + 1
+    p_a, p_b = n - m_a + 1, n - m_b + 1  # number of patterns
+    for sl, s in _series_chunks(flat):
+        tot_a = np.zeros(s.shape[1], dtype=np.int64)
+        tot_b = np.zeros(s.shape[1], dtype=np.int64)
+        for lag in range(p_a):
+            close = np.abs(s[lag:] - s[: n - lag]) <= tolerance  # close[i] <=> |s_i - s_{i+lag}| <= r
+            match = close[: p_a - lag]
+            for t in range(1, m_a):
+                match = match & close[t : t + p_a - lag]
+            tot_a += _pair_total(match, lag)
+            if lag < p_b:
+                match_b = match[: p_b - lag] & close[m_b - 1 : m_b - 1 + p_b - lag]
+                tot_b += _pair_total(match_b, lag)
+        # LibEMG: count[k] = matches incl. itself - 1 ; mean_k(count / (n - dim - 1))
+        res_a = (tot_a - (p_a - 1)) / (n - dim - 1) / (n - m_a)
+        res_b = (tot_b - (p_b - 1)) / (n - dim - 1) / (n - m_b)
+        out[sl] = np.log((res_a + np.spacing(1)) / (res_b + np.spacing(1)))
+    return out.reshape(w.shape[:2])
+
+
+def _pair_total(values: np.ndarray, lag: int) -> np.ndarray:
+    """Contribution of the pairs (k, k+lag) to the sum over rows k < P-1 of a symmetric matrix.
+
+    values[k] is entry (k, k+lag) for k = 0 .. P-1-lag (axis 0). The diagonal (lag 0) counts
+    once and without its last row; off-diagonal entries count twice, except the entry whose
+    column is the last pattern (its mirror lies in the excluded last row).
+    """
+    if lag == 0:
+        return values[:-1].sum(axis=0)
+    return 2 * values.sum(axis=0) - values[-1]
+
+
+_FUZZY_CHUNK = 256  # series per chunk: (chunk, patterns, patterns) float64 arrays of ~3 MB
+
+
+def fuzzy_entropy(w: np.ndarray, dim: int = 2, tolerance: float = 0.3, win: int = 2) -> np.ndarray:
+    """LibEMG's getFUZZYENfeat over all windows (windows, channels, n), n >= dim + 3.
+
+    r = tolerance * std(window); patterns of length m are made zero-mean; the similarity of
+    two patterns is exp(-d**win / r), d their Chebyshev distance; phi_k = (sum_j sim - 1) /
+    (n - m - 1) over the n - m first patterns k, summed and divided by n - m; the feature is
+    log((phi_dim + eps) / (phi_dim+1 + eps)).
+
+    Unlike SAMPEN this keeps LibEMG's full (pattern x pattern) similarity matrix and its row
+    sums (numpy's pairwise summation, self-similarity 1 included, then - 1): when all
+    similarities underflow next to that 1, the result is set by rounding at the 1e-16 level
+    and the log ratio amplifies it -- the same summation order reproduces LibEMG's value.
+    """
+    n = w.shape[-1]
+    r = (tolerance * np.std(w, axis=2)).reshape(-1)
+    flat = w.reshape(-1, n)
+    results = []
+    for m in (dim, dim + 1):
+        p = n - m + 1
+        res = np.empty(flat.shape[0])
+        for start in range(0, flat.shape[0], _FUZZY_CHUNK):
+            x = flat[start : start + _FUZZY_CHUNK]
+            rows = [x[:, t : t + p] for t in range(m)]  # pattern k's t-th sample: rows[t][:, k]
+            acc = rows[0] + rows[1]
+            for t in range(2, m):
+                acc = acc + rows[t]
+            mu = acc / m
+            y = [row - mu for row in rows]
+            d = np.abs(y[0][:, None, :] - y[0][:, :, None])  # d[s, k, j] = |y[j] - y[k]|
+            for t in range(1, m):
+                np.maximum(d, np.abs(y[t][:, None, :] - y[t][:, :, None]), out=d)
+            if win == 2:
+                np.multiply(d, d, out=d)
+            else:
+                np.power(d, win, out=d)
+            np.negative(d, out=d)
+            np.divide(d, r[start : start + _FUZZY_CHUNK, None, None], out=d)
+            np.exp(d, out=d)
+            phi = np.zeros(x.shape[:1] + (p,))
+            phi[:, : p - 1] = (np.sum(d[:, : p - 1, :], axis=2) - 1) / (n - m - 1)
+            res[start : start + _FUZZY_CHUNK] = np.sum(phi, axis=1) / (n - m)
+        results.append(res)
+    out = np.log((results[0] + np.spacing(1)) / (results[1] + np.spacing(1)))
+    return out.reshape(w.shape[:2])
