@@ -11,7 +11,8 @@ pre["band_hz"] = tuple(pre["band_hz"])
 samples = hyser_sample_set(
     (read_recording(path) for path in snakemake.input.stores),
     measure=p.measure, frame=p.frame, raw_points=p.raw_points, segment_s=p.segment_s,
-    keep_last_s=p.keep_last_s,
+    keep_last_s=p.keep_last_s, envelope_window=p.envelope_window, envelope_points=p.envelope_points,
+    stft_window=p.stft_window,
     physical_layout=not p.as_published,  # as published: channel vectors reshaped in storage order
     **pre,
 )

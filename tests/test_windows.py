@@ -91,6 +91,19 @@ def test_hd_measures_shapes():
     x = np.random.default_rng(1).normal(size=(512, 4))
     assert hd_measure(x, "raw").shape == (171, 4)
     assert hd_measure(x, "td", frame=128).shape == (20, 4)
+    assert hd_measure(x, "envelope").shape == (240, 4)
+    assert hd_measure(x, "stft").shape == (2 * 129, 4)  # 2 frames of 256 samples x 129 bins
+    assert hd_measure(x, "stft_td").shape == (2 * 129 + 5 * 8, 4)
+
+
+def test_stft_peaks_at_the_sine_frequency():
+    fs, f0 = 1024, 128.0
+    t = np.arange(512) / fs
+    x = np.sin(2 * np.pi * f0 * t)[:, None]
+    spec = hd_measure(x, "stft").reshape(2, 129)
+    assert np.argmax(spec[0]) == round(f0 / fs * 256)  # bin 32
+    env = hd_measure(2 * x, "envelope")
+    np.testing.assert_allclose(env[20:-20, 0], np.sqrt(2), rtol=0.05)  # RMS of a sine of amplitude 2
     with pytest.raises(ConfigError, match="stft2"):
         hd_measure(x, "stft2")
 

@@ -287,14 +287,45 @@ def _frames(x: np.ndarray, frame: int) -> np.ndarray:
     return x[: n * frame].reshape(n, frame, x.shape[1]).transpose(0, 2, 1)
 
 
-def hd_measure(x: np.ndarray, measure: str, frame: int = 64, raw_points: int = 171) -> np.ndarray:
+HD_MEASURES = ("raw", "envelope", "stft", "rms", "mav", "wl", "td", "stft_td")
+
+
+def hd_measure(
+    x: np.ndarray,
+    measure: str,
+    frame: int = 64,
+    raw_points: int = 171,
+    envelope_window: int = 64,
+    envelope_points: int = 240,
+    stft_window: int = 256,
+) -> np.ndarray:
     """Per-electrode values (F, channels) of one (samples, channels) sample.
 
-    measure: ``raw`` (waveform resampled to ``raw_points``), ``rms`` / ``wl`` / ``mav`` (per
-    non-overlapping frame of ``frame`` samples), ``td`` (MAV, RMS, WL, ZC, SSC per frame, stacked).
+    measure:
+    ``raw``: the waveform resampled to ``raw_points``;
+    ``envelope``: moving RMS over ``envelope_window`` samples, resampled to ``envelope_points``;
+    ``stft``: short-time Fourier magnitude, Hann window of ``stft_window`` samples, no overlap
+    (frames x frequency bins, flattened);
+    ``rms`` / ``mav`` / ``wl``: per non-overlapping frame of ``frame`` samples;
+    ``td``: MAV, RMS, WL, ZC, SSC per frame, stacked;
+    ``stft_td``: ``stft`` and ``td`` stacked.
     """
+    if measure not in HD_MEASURES:
+        raise ConfigError(f"unknown input measure {measure!r}; known: {', '.join(HD_MEASURES)}")
     if measure == "raw":
         return signal.resample(x, raw_points, axis=0)
+    if measure == "envelope":
+        if envelope_window > len(x):
+            raise ConfigError(f"envelope window {envelope_window} is longer than the {len(x)}-sample sample")
+        power = sliding_window_view(np.asarray(x, np.float64) ** 2, envelope_window, axis=0).mean(-1)
+        return signal.resample(np.sqrt(power), envelope_points, axis=0)
+    if measure in ("stft", "stft_td"):
+        f = _frames(x, stft_window)  # (frames, channels, window)
+        spec = np.abs(np.fft.rfft(f * np.hanning(stft_window), axis=-1))  # (frames, channels, bins)
+        spec = spec.transpose(0, 2, 1).reshape(-1, x.shape[1])
+        if measure == "stft":
+            return spec
+        return np.concatenate([spec, hd_measure(x, "td", frame)], axis=0)
     f = _frames(x, frame)  # (frames, channels, frame)
     mav = np.abs(f).mean(-1)
     rms = np.sqrt((f**2).mean(-1))
@@ -305,11 +336,9 @@ def hd_measure(x: np.ndarray, measure: str, frame: int = 64, raw_points: int = 1
         return mav
     if measure == "wl":
         return wl
-    if measure == "td":
-        zc = (np.diff(np.signbit(f), axis=-1)).sum(-1).astype(float)
-        ssc = (((f[..., 1:-1] - f[..., :-2]) * (f[..., 1:-1] - f[..., 2:])) > 0).sum(-1).astype(float)
-        return np.concatenate([mav, rms, wl, zc, ssc], axis=0)
-    raise ConfigError(f"unknown input measure {measure!r}; known: raw, rms, mav, wl, td")
+    zc = (np.diff(np.signbit(f), axis=-1)).sum(-1).astype(float)
+    ssc = (((f[..., 1:-1] - f[..., :-2]) * (f[..., 1:-1] - f[..., 2:])) > 0).sum(-1).astype(float)
+    return np.concatenate([mav, rms, wl, zc, ssc], axis=0)
 
 
 def hyser_sample_set(
@@ -320,6 +349,9 @@ def hyser_sample_set(
     segment_s: float = 1.0,
     keep_last_s: float = 0.5,
     physical_layout: bool = True,
+    envelope_window: int = 64,
+    envelope_points: int = 240,
+    stft_window: int = 256,
     **preprocess,
 ) -> ArraySet:
     """Hyser dynamic samples -> ``samples`` (N, F, rows, cols) on the electrode grid.
@@ -341,7 +373,8 @@ def hyser_sample_set(
                     f"{x.shape[0]} samples is shorter than segment_s={segment_s}s at {fs} Hz"
                 )
             x = x[n_seg - n_keep : n_seg]
-            values = hd_measure(x, measure, frame, raw_points)  # (F, channels)
+            values = hd_measure(x, measure, frame, raw_points, envelope_window, envelope_points,
+                                stft_window)  # (F, channels)
             if physical_layout:
                 values = layout.to_grid(values, fill=0.0)
             else:
@@ -354,7 +387,8 @@ def hyser_sample_set(
         raise ConfigError("no Hyser samples: the recordings have no trials")
     return ArraySet(
         {"samples": np.stack(out)}, pd.DataFrame(metas),
-        {"measure": measure, "frame": frame, "raw_points": raw_points, "segment_s": segment_s,
+        {"measure": measure, "frame": frame, "raw_points": raw_points, "envelope_window": envelope_window,
+         "envelope_points": envelope_points, "stft_window": stft_window, "segment_s": segment_s,
          "keep_last_s": keep_last_s, "physical_layout": physical_layout, "preprocess": preprocess,
          "layout_grid": np.asarray(grid).tolist()},
     )
