@@ -59,9 +59,16 @@ def store_path(dataset, subject, session):
     return f"results/store/{dataset}/sub-{subject:03d}_ses-{session}.h5"
 
 
+def study_store_path(dataset, subject, session):
+    """The store a study reads: preprocessed when the dataset has preprocessing steps."""
+    if dataset_config(dataset)["preprocess"]:
+        return f"results/store/{dataset}/preprocessed/sub-{subject:03d}_ses-{session}.h5"
+    return store_path(dataset, subject, session)
+
+
 def store_files(dataset, session=None):
     return [
-        store_path(dataset, s, ses)
+        study_store_path(dataset, s, ses)
         for s, ses in dataset_recordings(dataset)
         if session is None or ses == session
     ]
@@ -211,4 +218,5 @@ def all_targets():
     # every configured dataset is converted, even one no study reads yet
     for dataset in config["datasets"]:
         targets += store_files(dataset)
+        targets += [store_path(dataset, s, ses) for s, ses in dataset_recordings(dataset)]
     return targets

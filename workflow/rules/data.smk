@@ -44,3 +44,24 @@ rule convert_recording:
         runtime=20,
     script:
         "../../scripts/convert_recording.py"
+
+
+rule preprocess_recording:
+    """Configured preprocessing (filters, decimation, bad channels), recorded in the store."""
+    input:
+        "results/store/{dataset}/sub-{subject}_ses-{session}.h5",
+    output:
+        "results/store/{dataset}/preprocessed/sub-{subject}_ses-{session}.h5",
+    params:
+        steps=lambda w: dataset_config(w.dataset)["preprocess"],
+    log:
+        "logs/preprocess/{dataset}/sub-{subject}_ses-{session}.log",
+    conda:
+        "../../envs/data.yaml"
+    group:
+        "convert"
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/preprocess_recording.py"
