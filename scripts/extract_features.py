@@ -1,11 +1,14 @@
 """Rule crossuser_features: one feature group of every window."""
+from threadpoolctl import threadpool_limits
+
 from myoflow.features import extract_features
 from myoflow.logutil import log_to_file
 from myoflow.sets import ArraySet, read_set, write_set
 
 log = log_to_file(snakemake.log[0])
 windows = read_set(snakemake.input[0])
-values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group)
+with threadpool_limits(snakemake.threads):  # BLAS threads beyond the job's slow the wavelet features
+    values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group)
 log.info("%s: %d windows x %d features", snakemake.wildcards.group, *values.shape)
 write_set(snakemake.output[0], ArraySet(
     {"features": values}, windows.meta,

@@ -46,3 +46,342 @@ def test_bad_inputs_are_named():
         extract_features(W[0], "HTD")
     with pytest.raises(ValueError, match="SSC needs windows of at least 3"):
         extract_features(W[:, :, :2], ["SSC"])
+
+
+# ---------------------------------------------------------------------------------------------
+# All 50 LibEMG 2.0.3 features: registry, hand-checked values, independent re-implementations,
+# the LibEMG reference fixture, bad inputs.
+# ---------------------------------------------------------------------------------------------
+import cmath
+import math
+from pathlib import Path
+
+from myoflow import features as F
+from myoflow.features import FEATURES, GROUPS, LIBEMG_FEATURES, resolve_features
+
+LIBEMG_203_FEATURES = [
+    "MAV", "ZC", "SSC", "WL", "LS", "MFL", "MSR", "WAMP", "RMS", "IAV", "DASDV", "VAR", "M0", "M2",
+    "M4", "SPARSI", "IRF", "WLF", "AR", "CC", "LD", "MAVFD", "MAVSLP", "MDF", "MNF", "MNP", "MPK",
+    "SKEW", "KURT", "RMSPHASOR", "PAP", "WLPHASOR", "MZP", "TM", "SM", "SAMPEN", "FUZZYEN", "DFTR",
+    "ISD", "COR", "MDIFF", "MLK", "ACT", "MOB", "COMP", "WENG", "WV", "WWL", "WENT", "MEAN",
+]
+EPS = np.spacing(1)
+REFERENCE = Path(__file__).parent / "data" / "libemg_reference.npz"
+
+
+def one(feature, x):
+    """Feature values of a single-channel window given as a 1-D sequence."""
+    values, _ = extract_features(np.asarray(x, dtype=float)[None, None, :], [feature])
+    return values[0]
+
+
+def test_registry_and_groups():
+    assert LIBEMG_FEATURES == LIBEMG_203_FEATURES
+    assert list(FEATURES) == LIBEMG_203_FEATURES + ["AR9"]
+    assert GROUPS["TSTD"] == ["MAVFD", "DASDV", "WAMP", "ZC", "MFL", "SAMPEN", "M0", "M2", "M4", "SPARSI", "IRF", "WLF"]
+    assert GROUPS["COMB"] == ["WL", "SSC", "LD", "AR9"]
+    assert GROUPS["MSWT"] == ["WENG", "WV", "WWL", "WENT"]
+    for group in ["HTD", "TSTD", "DFTR", "ITD", "HJORTH", "LS4", "LS9", "TDPSD", "TDAR", "COMB", "MSWT", "WENG", "RMS"]:
+        assert resolve_features(group) == GROUPS[group]
+        values, names = extract_features(np.random.default_rng(0).standard_normal((3, 2, 40)), group)
+        assert values.shape == (3, len(names)) and values.dtype == np.float32
+
+
+def test_column_names_follow_libemg_layouts():
+    w = np.random.default_rng(1).standard_normal((2, 3, 40))
+    _, names = extract_features(w, ["AR", "DFTR", "WENG", "RMSPHASOR", "MAV"])
+    ar = [f"AR_{k}_ch{c}" for c in range(3) for k in range(4)]  # channel-major (LibEMG's reshape)
+    dftr = [f"DFTR_{k}_ch{c}" for k in range(6) for c in range(3)]  # band-major
+    weng = [f"WENG_{k}_ch{c}" for k in range(8) for c in range(3)]  # cA7, cD7 .. cD1
+    phasor = [f"RMSPHASOR_{k}_ch{i}-{j}" for k in range(2) for i, j in [(0, 1), (0, 2), (1, 2)]]
+    assert names == ar + dftr + weng + phasor + ["MAV_ch0", "MAV_ch1", "MAV_ch2"]
+
+
+def test_constant_window():
+    x = [2.0] * 8
+    expected = {
+        "MAV": 2, "ZC": 0, "SSC": 6, "WL": 0, "LS": 0, "MFL": 0, "MSR": math.sqrt(2), "WAMP": 0,
+        "RMS": 2, "IAV": 16, "DASDV": 0, "VAR": 0, "LD": 3, "MAVFD": 0, "MAVSLP": 0, "MDF": 0,
+        "MNF": 0, "MNP": 1, "MPK": 2, "SKEW": 0, "KURT": 0, "PAP": 0, "MZP": 0, "TM": 8, "SM": 0,
+        "ISD": 32, "COR": 0, "MDIFF": 0, "MLK": math.log(16 + EPS) / 8, "ACT": 4, "MOB": 0,
+        "COMP": 0, "MEAN": 2,
+    }  # MFL = log10(0), SKEW/KURT (scipy: nan), PAP, COR, COMP (0/0): non-finite -> 0
+    for name, value in expected.items():
+        np.testing.assert_allclose(one(name, x), [value], rtol=1e-7, atol=1e-12, err_msg=name)
+    np.testing.assert_array_equal(one("DFTR", x), 0)  # no power away from DC; 20-92 Hz has no bin
+    np.testing.assert_allclose(one("SAMPEN", x), [0], atol=1e-12)  # log(~eps / ~eps), as LibEMG
+
+
+def test_ramp_window():
+    x = np.arange(8.0)
+    expected = {
+        "MAV": 3.5, "ZC": 0, "SSC": 0, "WL": 7, "LS": 1.5,  # l2 of 0..n-1 is (n+1)/6
+        "MFL": math.log10(7), "WAMP": 7, "RMS": math.sqrt(140 / 8), "IAV": 28, "DASDV": 1,
+        "VAR": 5.25, "MAVFD": 1, "MAVSLP": 5.5 - 1.5, "MPK": 7, "MEAN": 3.5, "ISD": 140,
+        "MDIFF": 7 / 8, "MZP": math.sqrt(7 / 8), "ACT": 17.5, "MOB": math.sqrt(0.875 / 17.5),
+        "TM": 784 / 8, "SKEW": 0, "KURT": (63 * 185 / 240) / 5.25**2, "LD": math.factorial(8) ** (1 / 8),
+        "MLK": math.log(28 + EPS) / 8, "COR": 0,  # no curvature: normRSd2 = 0 -> inf -> 0
+    }
+    for name, value in expected.items():
+        np.testing.assert_allclose(one(name, x), [value], rtol=1e-7, atol=1e-12, err_msg=name)
+
+
+def test_small_window_by_hand():
+    x = [1.0, -2.0, 3.0, 0.0, -1.0]
+    d1 = [-3.0, 5.0, -3.0, -1.0]
+    d2 = [8.0, -8.0, 2.0]
+    expected = {
+        "IAV": 7, "MEAN": 0.2, "MPK": 3, "WAMP": 4, "ISD": 15, "ACT": 3, "TM": (1 + 8 + 27 + 0 + 1) / 5,
+        "MSR": math.hypot((1 + math.sqrt(3)) / 5, (math.sqrt(2) + 1) / 5),  # |mean(sqrt(x + 0j))|
+        "DASDV": math.sqrt(44 / 4), "MDIFF": 44 / 5, "MZP": math.sqrt(44 / 5), "MAVFD": 12 / 4,
+        "VAR": 15 / 5 - 0.2**2, "MOB": math.sqrt((44 / 5) / 3), "COR": (44 / 5) / ((132 / 5) * 15),
+        "PAP": math.sqrt(15) / (math.sqrt(132) / math.sqrt(44)),
+        "LD": math.exp((math.log(2) + math.log(3) + math.log(4) + 0 + math.log(2)) / 5),
+        "MAVSLP": (3 + 0) / 2 - (1 + 2) / 2,  # segment length round(5 / 2) = 2: [1, -2], [3, 0]
+        # sorted -2 -1 0 1 3: b1 = 1/5 * (1*-1 + 2*0 + 3*1 + 4*3) / 4 = 0.7, l2 = 2 b1 - b0
+        "LS": 2 * 0.7 - 0.2,
+    }
+    assert sum(v * v for v in d2) == 132 and sum(v * v for v in d1) == 44
+    for name, value in expected.items():
+        np.testing.assert_allclose(one(name, x), [value], rtol=1e-7, err_msg=name)
+    # WAMP counts |x_i - x_{i-1}| > 2e-3 strictly
+    assert one("WAMP", [0.0, 0.001, 0.004, 0.006])[0] == 1
+
+
+def test_skew_kurt_match_their_definitions():
+    x = np.array([0.0, 0.0, 1.0, 5.0, -1.0, 2.0])
+    d = x - x.mean()
+    m2, m3, m4 = (d**2).mean(), (d**3).mean(), (d**4).mean()
+    np.testing.assert_allclose(one("SKEW", x), [m3 / m2**1.5], rtol=1e-7)
+    np.testing.assert_allclose(one("KURT", x), [m4 / m2**2], rtol=1e-7)  # Pearson, not excess
+
+
+def test_alternating_window():
+    x = [1.0, -1.0] * 4
+    assert one("ZC", x)[0] == 7 and one("SSC", x)[0] == 6 and one("WL", x)[0] == 14
+    np.testing.assert_allclose(one("MAVFD", x), [2.0])
+
+
+def test_sine_spectral_features():
+    n = 64  # nfft = 64, bins every 1000/64 = 15.625 Hz; bin 8 = 125 Hz
+    x = np.sin(2 * np.pi * 8 * np.arange(n) / n)
+    np.testing.assert_allclose(one("MNF", x), [125.0], rtol=1e-7)
+    np.testing.assert_allclose(one("MDF", x), [125.0], rtol=1e-7)
+    np.testing.assert_allclose(one("SM", x), [0.25 * 125.0**2], rtol=1e-6)  # |X_8 / n|^2 = 1/4
+    np.testing.assert_allclose(one("MNP", x), [0.25 / 32], rtol=1e-6)
+    # DFTR: band 92-163 Hz holds bins 6..10; mean amplitude 0.5 / 5, to the power 2/3
+    np.testing.assert_allclose(one("DFTR", x), [0, 0.1 ** (2 / 3), 0, 0, 0, 0], atol=1e-6)
+
+
+def _tdpsd_reference(x):
+    """LibEMG's TDPSD closure, written out per window with Python floats."""
+    def terms(s):
+        n = len(s)
+        d1 = [s[i + 1] - s[i] for i in range(n - 1)]
+        d2 = [d1[i + 1] - d1[i] for i in range(n - 2)]
+        m0 = (math.sqrt(sum(v * v for v in s)) / (n - 1)) ** 0.1 / 0.1
+        m2 = math.sqrt(sum(v * v for v in d1) / (n - 1)) ** 0.1 / 0.1
+        m4 = math.sqrt(sum(v * v for v in d2) / (n - 1)) ** 0.1 / 0.1
+        return {
+            "M0": math.log(abs(m0)), "M2": math.log(abs(m0 - m2)), "M4": math.log(abs(m0 - m4)),
+            "SPARSI": math.log(abs(math.sqrt(abs((m0 - m2) * (m0 - m4))) / m0)),
+            "IRF": math.log(abs(m2 / math.sqrt(m0 * m4))),
+            "WLF": math.log(abs(math.sqrt(sum(map(abs, d1)) / sum(map(abs, d2))))),
+        }
+    ebp = terms(list(x))
+    efp = terms([math.log(v * v + EPS) for v in x])
+    return {k: -2 * efp[k] * ebp[k] / (efp[k] ** 2 + ebp[k] ** 2) for k in ebp}
+
+
+def test_tdpsd_features_against_written_out_formula():
+    x = np.random.default_rng(3).standard_normal(12)
+    ref = _tdpsd_reference(x)
+    for name, value in ref.items():
+        np.testing.assert_allclose(one(name, x), [value], rtol=1e-6, err_msg=name)  # float32 out
+
+
+def _burg_reference(x, order):
+    """Burg's method, textbook form: reflection k = -2 sum f b / sum (f^2 + b^2) at each order."""
+    a = [1.0]
+    f, b = list(x[1:]), list(x[:-1])
+    for _ in range(order):
+        k = -2 * sum(p * q for p, q in zip(f, b)) / (sum(p * p for p in f) + sum(q * q for q in b))
+        a = [u + k * v for u, v in zip(a + [0.0], [0.0] + a[::-1])]
+        f, b = [p + k * q for p, q in zip(f, b)], [q + k * p for p, q in zip(f, b)]
+        f, b = f[1:], b[:-1]
+    return a[1:]
+
+
+def test_ar_cc_against_textbook_burg():
+    w = np.random.default_rng(4).standard_normal((2, 3, 16))
+    for name, order in [("AR", 4), ("AR9", 9)]:
+        values, _ = extract_features(w, [name])
+        ref = [c for win in w for ch in win for c in _burg_reference(ch, order)]  # channel-major
+        np.testing.assert_allclose(values.ravel(), ref, rtol=1e-5, atol=1e-7, err_msg=name)
+    # order 1 by hand on [1, 2]: f = [2], b = [1] -> k = -2 * 2 / (4 + 1)
+    assert _burg_reference([1.0, 2.0], 1) == [-0.8]
+    values, _ = extract_features(w, ["CC"])
+    for i, win in enumerate(w):
+        for c, ch in enumerate(win):
+            a = _burg_reference(ch, 4)
+            cc = [-a[0]]
+            for p in range(1, 4):  # LibEMG's recursion (note: a_p, not a_l, in the sum)
+                cc.append(-a[p] - sum(a[p] * cc[p - l] * (1 - l / p) for l in range(1, p)))
+            np.testing.assert_allclose(values[i, 4 * c : 4 * c + 4], cc, rtol=1e-5, atol=1e-7)
+
+
+def _entropy_reference(x, fuzzy, m=2, tol=0.3):
+    """SAMPEN / FUZZYEN as LibEMG defines them, pattern pair by pattern pair."""
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if fuzzy:
+        r = tol * x.std()
+    else:
+        x, r = (x - x.mean()) / x.std(), tol
+
+    def phi(mm):
+        pats = [x[i : i + mm] - (x[i : i + mm].mean() if fuzzy else 0) for i in range(n - mm + 1)]
+        total = 0.0
+        for i in range(n - mm):  # every pattern but the last, against all but itself
+            dist = [max(abs(pats[i] - pats[j])) for j in range(len(pats)) if j != i]
+            if fuzzy:
+                total += sum(math.exp(-(d**2) / r) for d in dist) / (n - mm - 1)
+            else:
+                total += sum(d <= r for d in dist) / (n - m - 1)
+        return total / (n - mm)
+
+    return math.log((phi(m) + EPS) / (phi(m + 1) + EPS))
+
+
+def test_entropies_against_pairwise_loops():
+    rng = np.random.default_rng(5)
+    w = np.concatenate([rng.standard_normal((3, 2, 14)), np.round(4 * rng.standard_normal((2, 2, 14)))])
+    for name, fuzzy in [("SAMPEN", False), ("FUZZYEN", True)]:
+        values, _ = extract_features(w, [name])
+        ref = [[_entropy_reference(ch, fuzzy) for ch in win] for win in w]
+        np.testing.assert_allclose(values, ref, rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+def test_sym8_coefficients_are_an_orthonormal_wavelet_with_8_vanishing_moments():
+    from myoflow._features_kernels import SYM8_DEC_HI, SYM8_DEC_LO
+
+    h, g = SYM8_DEC_LO, SYM8_DEC_HI
+    assert math.isclose(h.sum(), math.sqrt(2), rel_tol=1e-12)
+    for shift in range(0, 16, 2):
+        assert math.isclose(np.dot(h[shift:], h[: 16 - shift]), float(shift == 0), abs_tol=1e-12)
+    k = np.arange(16.0)
+    for p in range(8):
+        assert abs(np.dot(k**p, g)) < 1e-9 * 16**p
+
+
+def _wavedec_reference(x, level=7):
+    """pywt.wavedec(x, 'sym8', mode='symmetric') with np.pad and np.convolve."""
+    from myoflow._features_kernels import SYM8_DEC_HI, SYM8_DEC_LO
+
+    def dwt(s, filt):
+        ext = np.pad(s, 15, mode="symmetric")
+        return np.convolve(ext, filt)[16::2][: (len(s) + 15) // 2]
+
+    out, a = [], np.asarray(x, dtype=float)
+    for _ in range(level):
+        out.append(dwt(a, SYM8_DEC_HI))
+        a = dwt(a, SYM8_DEC_LO)
+    return [a] + out[::-1]
+
+
+def test_wavelet_features_against_convolution():
+    w = np.random.default_rng(6).standard_normal((2, 2, 40))
+    coeffs = [[_wavedec_reference(ch) for ch in win] for win in w]
+    assert [len(c) for c in coeffs[0][0]] == [15, 15, 15, 15, 16, 18, 21, 27]
+    ref = {
+        "WENG": lambda c: np.log(np.sum(c**2) + 1e-10),
+        "WV": lambda c: np.log(np.var(c**2) + 1e-10),
+        "WWL": lambda c: np.log(np.sum(np.abs(np.diff(c**2))) + 1e-10),
+        "WENT": lambda c: -np.sum((c**2 / np.sum(c**2)) * np.log(c**2 / np.sum(c**2))),
+    }
+    for name, func in ref.items():
+        values, _ = extract_features(w, [name])
+        expected = [[func(coeffs[i][ch][lvl]) for lvl in range(8) for ch in range(2)] for i in range(2)]
+        np.testing.assert_allclose(values, expected, rtol=1e-6, err_msg=name)
+
+
+def test_phasors_against_written_out_loops():
+    w = np.random.default_rng(7).standard_normal((2, 3, 10))
+    c_vec = [complex(np.complex64(cmath.exp(1j * ch * 2 * math.pi / 3))) for ch in range(3)]
+    for name, mag in [
+        ("RMSPHASOR", lambda s: (np.sqrt(np.mean(s**2)), np.sqrt(np.mean(np.diff(s) ** 2)))),
+        ("WLPHASOR", lambda s: (np.sum(np.abs(np.diff(s))), np.sum(np.abs(np.diff(s, n=2))))),
+    ]:
+        values, _ = extract_features(w, [name])
+        for i, win in enumerate(w):
+            r = [mag(ch) for ch in win]
+            d, dd = [], []
+            for a in range(3):
+                for b in range(a + 1, 3):
+                    d.append(abs(r[a][0] * c_vec[a] - r[b][0] * c_vec[b]))
+                    dd.append(abs(r[a][1] * c_vec[a] - r[b][1] * c_vec[b]))
+            expected = [math.log(v) for v in d] + [math.log(u / v) for u, v in zip(d, dd)]
+            np.testing.assert_allclose(values[i], expected, rtol=1e-6, err_msg=name)
+
+
+def test_comp_uses_the_whole_batch_like_libemg():
+    # LibEMG's COMP sums the 4th-moment term over every window and channel of the call
+    w = np.random.default_rng(8).standard_normal((3, 2, 20))
+    m4 = np.sum(np.diff(w, n=2, axis=2) ** 2) / 20
+    m2 = np.sum(np.diff(w, axis=2) ** 2, axis=2) / 20
+    values, _ = extract_features(w, ["COMP"])
+    np.testing.assert_allclose(values, np.sqrt(m4 / m2), rtol=1e-6)
+
+
+def test_chunking_does_not_change_results(monkeypatch):
+    w = np.random.default_rng(9).standard_normal((7, 2, 40))
+    whole, _ = extract_features(w, LIBEMG_FEATURES + ["AR9"])
+    monkeypatch.setattr(F, "CHUNK_WINDOWS", 3)
+    chunked, _ = extract_features(w, LIBEMG_FEATURES + ["AR9"])
+    np.testing.assert_array_equal(whole, chunked)
+
+
+def test_degenerate_windows_give_finite_values():
+    w = np.zeros((2, 2, 40))
+    w[1, 1] = 5.0
+    values, _ = extract_features(w, LIBEMG_FEATURES + ["AR9"])
+    assert np.isfinite(values).all()
+    # int8 windows are computed in float64 (no int8 overflow in x**2)
+    x = np.full((1, 1, 8), 100, dtype=np.int8)
+    assert one("ISD", x[0, 0])[0] == extract_features(x, ["ISD"])[0][0, 0] == 80000
+
+
+@pytest.mark.parametrize("name", list(FEATURES))
+def test_too_short_windows_are_refused_and_minimum_works(name):
+    need = FEATURES[name].min_length
+    if need > 1:
+        with pytest.raises(ValueError, match=f"feature {name} needs windows of at least {need} samples"):
+            extract_features(np.ones((2, 2, need - 1)), [name])
+    values, names = extract_features(np.random.default_rng(0).standard_normal((2, 2, need)), [name])
+    assert values.shape == (2, len(names)) and np.isfinite(values).all()
+
+
+def test_more_bad_inputs():
+    with pytest.raises(ConfigError, match="FOO"):
+        extract_features(np.ones((1, 1, 8)), ["MAV", "FOO"])
+    with pytest.raises(ValueError, match="3-D"):
+        extract_features(np.ones((1, 1, 1, 8)), ["MAV"])
+    with pytest.raises(ValueError, match="3-D"):
+        extract_subwindow_features(np.ones(8), ["MAV"])
+    with pytest.raises(ValueError, match="does not split into 3"):
+        extract_subwindow_features(np.ones((1, 1, 8)), ["MAV"], pieces=3)
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="LibEMG reference fixture missing")
+@pytest.mark.parametrize("dataset", ["random", "myo"])
+def test_agrees_with_libemg_203_reference(dataset):
+    """tests/data/libemg_reference.npz: LibEMG 2.0.3's own output (float64 in, stored float32)
+    on seeded random float windows and int8 Myo-like windows, 8 x 40; regenerate with
+    ``bench/bench_features.py --make-reference``."""
+    with np.load(REFERENCE) as ref:
+        w = ref[f"windows/{dataset}"]
+        for name in LIBEMG_FEATURES + ["AR9"]:
+            expected = np.nan_to_num(ref[f"{dataset}/{name}"].astype(np.float64), nan=0, posinf=0, neginf=0)
+            values, names = extract_features(w, [name])  # the whole set in one call (COMP)
+            assert expected.shape == values.shape, name
+            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)

@@ -24,32 +24,48 @@ def burg_lpc(y: np.ndarray, order: int) -> np.ndarray:
     """Prediction-error filter coefficients a_1..a_order of every series in y (..., n).
 
     librosa's ``lpc`` returns [1, a_1, ..., a_order]; LibEMG keeps a_1..a_order. Needs
-    n >= order + 1. The recursion is librosa's, vectorised over the leading axes.
+    n >= order + 1. The recursion is librosa's, vectorised over the leading axes (in chunks of
+    series, updating the prediction errors in place).
     """
+    lead, n = y.shape[:-1], y.shape[-1]
+    flat = y.reshape(-1, n)
+    out = np.empty((flat.shape[0], order))
+    for start in range(0, flat.shape[0], _BURG_CHUNK):
+        out[start : start + _BURG_CHUNK] = _burg_chunk(flat[start : start + _BURG_CHUNK], order)
+    return out.reshape(lead + (order,))
+
+
+_BURG_CHUNK = 2048
+
+
+def _burg_chunk(y: np.ndarray, order: int) -> np.ndarray:
     eps = np.finfo(np.float64).tiny  # librosa: util.tiny(den)
-    lead = y.shape[:-1]
-    a = np.zeros((order + 1,) + lead)
+    a = np.zeros((order + 1, y.shape[0]))
     a[0] = 1.0
     a_prev = a.copy()
-    fwd = y[..., 1:]
-    bwd = y[..., :-1]
+    fwd = y[:, 1:].copy()
+    bwd = y[:, :-1].copy()
+    tmp = np.empty_like(fwd)
     den = np.sum(fwd**2 + bwd**2, axis=-1)
     for i in range(order):
-        k = np.sum(bwd * fwd, axis=-1)
+        m = fwd.shape[1]
+        k = np.einsum("ij,ij->i", bwd, fwd)
         k *= -2
         k /= den + eps
         a_prev, a = a, a_prev
         for j in range(1, i + 2):
             a[j] = a_prev[j] + k * a_prev[i - j + 1]
-        kk = k[..., None]
-        fwd_tmp = fwd
-        fwd = fwd + kk * bwd
-        bwd = bwd + kk * fwd_tmp
+        kk = k[:, None]
+        t = tmp[:, :m]
+        np.multiply(kk, bwd, out=t)  # k * b_old
+        bwd_new = np.multiply(kk, fwd)  # k * f_old
+        bwd += bwd_new
+        fwd += t
         q = 1.0 - k**2
-        den = q * den - bwd[..., -1] ** 2 - fwd[..., 0] ** 2
-        fwd = fwd[..., 1:]
-        bwd = bwd[..., :-1]
-    return np.moveaxis(a[1:], 0, -1)
+        den = q * den - bwd[:, -1] ** 2 - fwd[:, 0] ** 2
+        fwd = fwd[:, 1:]
+        bwd = bwd[:, :-1]
+    return a[1:].T
 
 
 def cepstral_from_ar(ar: np.ndarray, order: int) -> np.ndarray:
@@ -130,13 +146,34 @@ def wavedec_sym8(x: np.ndarray, level: int) -> list[np.ndarray]:
 
     Like pywt (which only warns), any level is allowed, however short the signal.
     """
+    coeffs, bounds = wavedec_sym8_packed(x, level)
+    return [coeffs[..., bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
+@lru_cache(maxsize=32)
+def _wavedec_matrix(n: int, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The whole decomposition as one (n, total) matrix, columns [cA_level, cD_level .. cD_1]."""
+    a = np.eye(n)
     details = []
-    a = x
     for _ in range(level):
         lo, hi = _dwt_level_matrices(a.shape[-1])
         details.append(a @ hi)
         a = a @ lo
-    return [a] + details[::-1]
+    blocks = [a] + details[::-1]
+    bounds = np.cumsum([0] + [blk.shape[1] for blk in blocks])
+    m = np.ascontiguousarray(np.hstack(blocks))
+    m.setflags(write=False)
+    return m, tuple(int(v) for v in bounds)
+
+
+def wavedec_sym8_packed(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """All wavelet coefficients of x (..., n) side by side (..., total), with the bounds of the
+    arrays [cA_level, cD_level, ..., cD_1] along the last axis: one GEMM for all levels (the
+    DWT is linear; its matrix is built once per n by running pywt's recursion on the identity)."""
+    m, bounds = _wavedec_matrix(x.shape[-1], level)
+    lead = x.shape[:-1]
+    coeffs = x.reshape(-1, x.shape[-1]) @ m
+    return coeffs.reshape(lead + (m.shape[1],)), bounds
 
 
 # ---------------------------------------------------------------------------------------------

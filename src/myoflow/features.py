@@ -103,7 +103,7 @@ class _Batch:
 
     @cached_property
     def sum_sq(self):
-        return np.sum(self.sq, axis=2)
+        return np.einsum("ijk,ijk->ij", self.w, self.w)  # no (W, C, n) temporary
 
     @cached_property
     def sum_abs(self):
@@ -123,11 +123,11 @@ class _Batch:
 
     @cached_property
     def sum_d1_sq(self):
-        return np.sum(self.d1**2, axis=2)
+        return np.einsum("ijk,ijk->ij", self.d1, self.d1)
 
     @cached_property
     def sum_d2_sq(self):
-        return np.sum(self.d2**2, axis=2)
+        return np.einsum("ijk,ijk->ij", self.d2, self.d2)
 
     @cached_property
     def mean(self):
@@ -141,9 +141,23 @@ class _Batch:
 
     # TDPSD family: the m0 / m2 / m4 / WLF terms of the signal and of its log-power ---------
     @cached_property
-    def tdpsd(self):
-        log_batch = _Batch(np.log(self.w**2 + EPS))
-        return _tdpsd_terms(self), _tdpsd_terms(log_batch)
+    def log_power(self) -> "_Batch":
+        return _Batch(np.log(self.sq + EPS))
+
+    @cached_property
+    def m0(self):
+        m0 = np.sqrt(self.sum_sq) / (self.n - 1)
+        return m0**0.1 / 0.1
+
+    @cached_property
+    def m2(self):
+        m2 = np.sqrt(self.sum_d1_sq / (self.n - 1))
+        return m2**0.1 / 0.1
+
+    @cached_property
+    def m4(self):
+        m4 = np.sqrt(self.sum_d2_sq / (self.n - 1))
+        return m4**0.1 / 0.1
 
     # frequency domain ------------------------------------------------------------------------
     @cached_property
@@ -173,29 +187,28 @@ class _Batch:
             self._ar[order] = a.reshape(self.w.shape[0], order * self.w.shape[1])
         return self._ar[order]
 
+    # wavelets: all coefficients of a series side by side, (W*C, total), levels at `bounds`
     @cached_property
-    def wavelets(self):
-        return K.wavedec_sym8(self.w, WAVELET_LEVEL)
+    def _wavelets(self):
+        coeffs, bounds = K.wavedec_sym8_packed(self.w.reshape(-1, self.n), WAVELET_LEVEL)
+        starts = np.array(bounds[:-1])
+        sizes = np.diff(bounds)
+        return coeffs * coeffs, starts, sizes, np.repeat(np.arange(len(sizes)), sizes)
+
+    def per_level(self, v: np.ndarray) -> np.ndarray:
+        """(W*C, levels) -> LibEMG's hstack layout (W, levels*C), level-major."""
+        n_win, n_ch = self.w.shape[:2]
+        return v.reshape(n_win, n_ch, -1).transpose(0, 2, 1).reshape(n_win, -1)
 
     @cached_property
-    def wavelet_energy(self):
-        return [c**2 for c in self.wavelets]
+    def wavelet_sum_energy(self):
+        e, starts, _, _ = self._wavelets
+        return np.add.reduceat(e, starts, axis=1)
 
 
-def _tdpsd_terms(b: _Batch):
-    n = b.n
-    m0 = np.sqrt(b.sum_sq) / (n - 1)
-    m0 = m0**0.1 / 0.1
-    m2 = np.sqrt(b.sum_d1_sq / (n - 1))
-    m2 = m2**0.1 / 0.1
-    m4 = np.sqrt(b.sum_d2_sq / (n - 1))
-    m4 = m4**0.1 / 0.1
-    return {"m0": m0, "m2": m2, "m4": m4, "wlf": np.sqrt(b.sum_abs_d1 / b.sum_abs_d2)}
-
-
-def _tdpsd(b: _Batch, closure: Callable[[dict], np.ndarray]) -> np.ndarray:
-    t_bp, t_fp = b.tdpsd
-    ebp, efp = closure(t_bp), closure(t_fp)
+def _tdpsd(b: _Batch, closure: Callable[[_Batch], np.ndarray]) -> np.ndarray:
+    """LibEMG's TDPSD normalisation of a term of the signal (ebp) and of its log-power (efp)."""
+    ebp, efp = closure(b), closure(b.log_power)
     return (-2 * np.multiply(efp, ebp)) / (np.multiply(efp, efp) + np.multiply(ebp, ebp))
 
 
@@ -255,18 +268,38 @@ def _dftr(b: _Batch) -> np.ndarray:
 
 
 def _mavslp(b: _Batch) -> np.ndarray:
-    m = int(round(b.n / MAVSLP_SEGMENTS))
-    mav = [np.mean(b.abs[:, :, i * m : (i + 1) * m], axis=2) for i in range(MAVSLP_SEGMENTS)]
+    m = int(round(b.n / MAVSLP_SEGMENTS))  # Python's round, as LibEMG
+    segs = np.abs(b.w[:, :, : m * MAVSLP_SEGMENTS]).reshape(b.w.shape[:2] + (MAVSLP_SEGMENTS, m))
+    means = np.mean(segs, axis=3)
+    mav = [means[:, :, i] for i in range(MAVSLP_SEGMENTS)]
     slp = np.array([mav[i + 1] - mav[i] for i in range(MAVSLP_SEGMENTS - 1)])
     return slp.reshape(slp.shape[1], -1)
 
 
+def _weng(b: _Batch) -> np.ndarray:
+    return b.per_level(np.log(b.wavelet_sum_energy + 1e-10))
+
+
+def _wv(b: _Batch) -> np.ndarray:
+    e, starts, sizes, _ = b._wavelets
+    mean = b.wavelet_sum_energy / sizes
+    dev = e - np.repeat(mean, sizes, axis=1)
+    return b.per_level(np.log(np.add.reduceat(dev * dev, starts, axis=1) / sizes + 1e-10))
+
+
+def _wwl(b: _Batch) -> np.ndarray:
+    e, starts, _, _ = b._wavelets
+    d = np.abs(np.diff(e, axis=1))
+    d[:, starts[1:] - 1] = 0.0  # differences across two levels' arrays do not count
+    return b.per_level(np.log(np.add.reduceat(d, starts, axis=1) + 1e-10))
+
+
 def _went(b: _Batch) -> np.ndarray:
-    out = []
-    for e in b.wavelet_energy:
-        p = e / np.sum(e, axis=2)[:, :, None]
-        out.append(-np.sum(p * np.log(p), axis=2))
-    return np.hstack(out)
+    # -sum p log p with p = e / E  ==  log E - sum(e log e) / E  (one division per level, not
+    # per coefficient; a zero coefficient gives nan like LibEMG's 0 * log 0 -> 0 after cleaning)
+    e, starts, _, _ = b._wavelets
+    total = b.wavelet_sum_energy
+    return b.per_level(np.log(total) - np.add.reduceat(e * np.log(e), starts, axis=1) / total)
 
 
 def _msr(b: _Batch) -> np.ndarray:
@@ -309,17 +342,17 @@ FEATURES: dict[str, Feature] = {
     "IAV": Feature(lambda b: b.sum_abs, 1),
     "DASDV": Feature(lambda b: np.sqrt(b.sum_d1_sq / (b.n - 1)), 2),
     "VAR": Feature(lambda b: np.var(b.w, axis=2), 1),
-    "M0": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t["m0"]))), 3),
-    "M2": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t["m0"] - t["m2"]))), 3),
-    "M4": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t["m0"] - t["m4"]))), 3),
+    "M0": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t.m0))), 3),
+    "M2": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t.m0 - t.m2))), 3),
+    "M4": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t.m0 - t.m4))), 3),
     "SPARSI": Feature(
         lambda b: _tdpsd(
-            b, lambda t: np.log(np.abs(np.sqrt(np.abs((t["m0"] - t["m2"]) * (t["m0"] - t["m4"]))) / t["m0"]))
+            b, lambda t: np.log(np.abs(np.sqrt(np.abs((t.m0 - t.m2) * (t.m0 - t.m4))) / t.m0))
         ),
         3,
     ),
-    "IRF": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t["m2"] / np.sqrt(t["m0"] * t["m4"])))), 3),
-    "WLF": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t["wlf"]))), 3),
+    "IRF": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(t.m2 / np.sqrt(t.m0 * t.m4)))), 3),
+    "WLF": Feature(lambda b: _tdpsd(b, lambda t: np.log(np.abs(np.sqrt(t.sum_abs_d1 / t.sum_abs_d2)))), 3),
     "AR": Feature(lambda b: b.ar(AR_ORDER), AR_ORDER + 1, "channel_major", AR_ORDER),
     "CC": Feature(lambda b: K.cepstral_from_ar(b.ar(CC_ORDER), CC_ORDER), CC_ORDER + 1, "channel_major", CC_ORDER),
     "LD": Feature(lambda b: np.exp(np.mean(np.log(b.abs + 1), 2)), 1),
@@ -337,7 +370,7 @@ FEATURES: dict[str, Feature] = {
     "PAP": Feature(lambda b: np.sqrt(b.sum_sq) / (np.sqrt(b.sum_d2_sq) / np.sqrt(b.sum_d1_sq)), 3),
     "WLPHASOR": Feature(lambda b: _phasor(b, b.sum_abs_d1, b.sum_abs_d2), 3, "pairs", 2),
     "MZP": Feature(lambda b: np.sqrt(1 / b.n * b.sum_d1_sq), 2),
-    "TM": Feature(lambda b: np.mean(np.abs(b.w**TM_ORDER), axis=2), 1),
+    "TM": Feature(lambda b: np.mean(b.abs * b.sq, axis=2), 1),  # |x|^3 (TM_ORDER = 3)
     "SM": Feature(lambda b: np.sum(b.pow * (b.freqs**SM_ORDER), axis=2), 2),
     "SAMPEN": Feature(lambda b: K.sample_entropy(b.w, SAMPEN_DIM, SAMPEN_TOLERANCE), SAMPEN_DIM + 2),
     "FUZZYEN": Feature(
@@ -351,18 +384,9 @@ FEATURES: dict[str, Feature] = {
     "ACT": Feature(lambda b: b.sum_sq / b.n, 1),
     "MOB": Feature(lambda b: np.sqrt((b.sum_d1_sq / b.n) / (b.sum_sq / b.n)), 2),
     "COMP": Feature(lambda b: np.sqrt(b.comp_m4 / (b.sum_d1_sq / b.n)), 3),
-    "WENG": Feature(
-        lambda b: np.hstack([np.log(np.sum(e, axis=2) + 1e-10) for e in b.wavelet_energy]),
-        1, "value_major", WAVELET_LEVEL + 1,
-    ),
-    "WV": Feature(
-        lambda b: np.hstack([np.log(np.var(e, axis=2) + 1e-10) for e in b.wavelet_energy]),
-        1, "value_major", WAVELET_LEVEL + 1,
-    ),
-    "WWL": Feature(
-        lambda b: np.hstack([np.log(np.sum(np.abs(np.diff(e, axis=2)), axis=2) + 1e-10) for e in b.wavelet_energy]),
-        1, "value_major", WAVELET_LEVEL + 1,
-    ),
+    "WENG": Feature(_weng, 1, "value_major", WAVELET_LEVEL + 1),
+    "WV": Feature(_wv, 1, "value_major", WAVELET_LEVEL + 1),
+    "WWL": Feature(_wwl, 1, "value_major", WAVELET_LEVEL + 1),
     "WENT": Feature(_went, 1, "value_major", WAVELET_LEVEL + 1),
     "MEAN": Feature(lambda b: b.mean, 1),
     # not a LibEMG feature: AR of order 9, which LibEMG's COMB group names (and LibEMG skips)
@@ -455,9 +479,12 @@ def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np
             comp_m4 = np.sum(np.diff(w_all, n=2, axis=2) ** 2) / n_samples
         for start in range(0, n_win, CHUNK_WINDOWS):
             batch = _Batch(w_all[start : start + CHUNK_WINDOWS], comp_m4=comp_m4)
-            blocks = [np.asarray(FEATURES[name].func(batch), dtype=np.float64) for name in names]
-            block = np.concatenate(blocks, axis=1)
-            values[start : start + CHUNK_WINDOWS] = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+            col = 0
+            for name in names:
+                block = np.asarray(FEATURES[name].func(batch), dtype=np.float64)
+                block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)  # copy: may be cached
+                values[start : start + CHUNK_WINDOWS, col : col + block.shape[1]] = block
+                col += block.shape[1]
     return values, columns
 
 
