@@ -37,7 +37,7 @@ def extract(archive: Path, name: str, dest: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     with tarfile.open(archive, "r:xz") as tar:
-        tar.extractall(tmp, filter="data")
+        tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     if not (tmp / name).is_dir():
         shutil.rmtree(tmp)
         raise SystemExit(f"{archive}: does not hold the folder {name}/")

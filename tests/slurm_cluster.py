@@ -93,6 +93,8 @@ class Cluster:
         self.state = self.root / "state"
         self.procs: dict[str, subprocess.Popen] = {}
         self._saved: dict[Path, bytes | None] = {}
+        self.cpus = os.cpu_count() or 1
+        self.node_mem_mb = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.85)
 
     # ---- configuration ---------------------------------------------------------------------
     def _write_etc(self, path: Path, text: str, mode: int) -> None:
@@ -103,8 +105,6 @@ class Cluster:
         path.chmod(mode)
 
     def slurm_conf(self) -> str:
-        cpus = os.cpu_count() or 1
-        mem_mb = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.85)
         return f"""\
 # myoflow test cluster (tests/slurm_cluster.py); removed when the test ends
 ClusterName=myoflowtest
@@ -136,7 +136,7 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort={PORTS['slurmdbd']}
 AccountingStoreFlags=job_comment
-NodeName=localhost NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
+NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={self.node_mem_mb} State=UNKNOWN
 PartitionName={PARTITION} Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 """
 

@@ -55,7 +55,7 @@ def _extract(archive: Path, name: str) -> Path:
         cache.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache))
         with tarfile.open(archive, "r:xz") as tar:
-            tar.extractall(tmp, filter="data")
+            tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         (tmp / ".complete").write_text(str(archive))
         try:
             tmp.rename(final)
