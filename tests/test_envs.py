@@ -37,3 +37,12 @@ def test_every_rule_names_a_conda_env_that_exists():
     for smk in (REPO / "workflow" / "rules").glob("*.smk"):
         for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
             assert (smk.parent / env).resolve().exists(), f"{smk.name}: {env}"
+
+
+def test_env_files_pin_every_pip_package():
+    """No floating pip entry in an env: each is name==version, or the project itself (-e ..)."""
+    for env in sorted((REPO / "envs").glob("*.yaml")):
+        spec = yaml.safe_load(env.read_text())
+        pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict) and "pip" in d)
+        loose = [p for p in pip if p != "-e .." and not re.match(r"^[A-Za-z0-9_.\-]+==\S+$", p)]
+        assert not loose, f"{env.name}: unpinned pip entries {loose}"

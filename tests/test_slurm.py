@@ -1,7 +1,7 @@
 """The SLURM profile against a real single-node SLURM (Debian's slurm-wlm, see tests/slurm_cluster.py).
 
-One session fixture installs and starts the cluster (munged, mariadbd, slurmdbd, slurmctld, slurmd)
-and stops every daemon it started, by PID, when the session ends, also after a failure. Then three
+One module fixture installs and starts the cluster (munged, mariadbd, slurmdbd, slurmctld, slurmd)
+and stops every daemon it started, by PID, when this module's tests end, also after a failure. Then three
 Snakemake runs go side by side (most of a SLURM run is waiting for status checks):
 
 - the cross-user study of the tiny config through ``profiles/slurm`` (``--executor slurm``);
@@ -50,7 +50,7 @@ rule always_fails:
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory):
     try:
         install()
@@ -138,6 +138,7 @@ def _explain(run: Run, cluster: Cluster) -> str:
             f"==== SLURM logs ====\n{cluster.log_tail()}")
 
 
+@pytest.mark.slow
 def test_slurm_run_matches_the_local_run(runs, slurm_cluster):
     slurm, local = runs["slurm"], runs["local"]
     assert local.returncode == 0, f"local run failed:\n{local.output()}"
@@ -151,6 +152,7 @@ def test_slurm_run_matches_the_local_run(runs, slurm_cluster):
     assert "has been submitted with SLURM jobid" in slurm.output(10**7), slurm.output()
 
 
+@pytest.mark.slow
 def test_slurm_jobs_follow_the_profile(runs, slurm_cluster):
     jobs = runs["sacct"]
     ours = jobs[~jobs["comment"].str.contains("always_fails")]
@@ -167,6 +169,7 @@ def test_slurm_jobs_follow_the_profile(runs, slurm_cluster):
     assert set(train["reqcpus"]) == {"1"}, train.to_string()  # testconfig/slurm.yaml: train_threads 1
 
 
+@pytest.mark.slow
 def test_failing_job_is_reported_and_retried(runs, slurm_cluster):
     failing = runs["failing"]
     out = failing.output(10**7)
@@ -206,8 +209,8 @@ def test_slurm_profile_settings():
     cpu = _profile(PROFILE)
     assert cpu["retries"] >= 1 and cpu["jobs"] >= 1 and cpu["latency-wait"] >= 5
     assert {"slurm_partition", "mem_mb", "runtime", "cpus_per_task"} <= set(cpu["default-resources"])
-    assert cpu["groups"] == {"convert_recording": "convert", "crossuser_features": "features",
-                             "disentangle_classify": "classical"}
+    assert cpu["groups"].items() >= {"convert_recording": "convert", "crossuser_features": "features",
+                                     "disentangle_classify": "classical"}.items()
     assert set(cpu["group-components"]) == set(cpu["groups"].values())
     for rule in TRAIN_RULES:
         assert "attempt" in str(cpu["set-resources"][rule]["mem_mb"]), rule

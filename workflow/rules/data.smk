@@ -60,8 +60,9 @@ rule preprocess_recording:
         "../../envs/data.yaml"
     group:
         "convert"
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
     script:
         "../../scripts/preprocess_recording.py"
