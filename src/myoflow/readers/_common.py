@@ -189,9 +189,8 @@ def check_mat5(data: bytes, what: str) -> None:
             raise ValueError(f"{what}: top-level element type {t} at offset {b0} is not an array")
 
 
-def load_mat(path: Path, *keys: str) -> dict[str, Any]:
-    """Load a MATLAB (v4-v7.2) file; :class:`DataFormatError` naming ``path`` unless it holds one
-    of ``keys`` (the first found is returned under its own name)."""
+def _loadmat_checked(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``scipy.io.loadmat`` of ``keys`` behind a structure check; any failure -> DataFormatError."""
     if not path.is_file():
         raise DataFormatError(f"{path}: file not found")
     try:
@@ -199,12 +198,20 @@ def load_mat(path: Path, *keys: str) -> dict[str, Any]:
         check_mat5(data, str(path))
         # scipy raises a zoo of exception types (ValueError, TypeError, OSError, zlib.error,
         # MatReadError, struct.error, MemoryError ...) on corrupt files: all mean "unreadable"
-        mat = scipy.io.loadmat(io.BytesIO(data), variable_names=list(keys))
+        return scipy.io.loadmat(io.BytesIO(data), variable_names=list(keys))
     except NotImplementedError as exc:  # v7.3 (HDF5) files
         raise DataFormatError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; re-save "
                               f"with -v7 ({exc})") from exc
+    except DataFormatError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise DataFormatError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from exc
+
+
+def load_mat(path: Path, *keys: str) -> dict[str, Any]:
+    """Load a MATLAB (v4-v7.2) file; :class:`DataFormatError` naming ``path`` unless it holds one
+    of ``keys`` (the first found is returned under its own name)."""
+    mat = _loadmat_checked(path, keys)
     for key in keys:
         if key in mat:
             return {key: mat[key]}
@@ -215,17 +222,7 @@ def load_mat(path: Path, *keys: str) -> dict[str, Any]:
 def load_mat_keys(path: Path, *keys: str) -> dict[str, Any]:
     """Load a MATLAB (v4-v7.2) file and return all of ``keys``; :class:`DataFormatError` naming
     ``path`` and the missing keys if any is absent (the file is read once)."""
-    if not path.is_file():
-        raise DataFormatError(f"{path}: file not found")
-    try:
-        data = path.read_bytes()
-        check_mat5(data, str(path))
-        mat = scipy.io.loadmat(io.BytesIO(data), variable_names=list(keys))
-    except NotImplementedError as exc:  # v7.3 (HDF5) files
-        raise DataFormatError(f"{path}: MATLAB v7.3 (HDF5) files are not supported; re-save "
-                              f"with -v7 ({exc})") from exc
-    except Exception as exc:  # noqa: BLE001  (see load_mat)
-        raise DataFormatError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from exc
+    mat = _loadmat_checked(path, keys)
     missing = [k for k in keys if k not in mat]
     if missing:
         raise DataFormatError(f"{path}: key(s) {missing} missing (expected {list(keys)})")
