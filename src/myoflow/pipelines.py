@@ -6,6 +6,8 @@ Classical and torch estimators share the scikit-learn contract (``fit``/``predic
 
 from __future__ import annotations
 
+import inspect
+import logging
 import os
 import pickle
 from typing import Any
@@ -18,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .errors import ConfigError
 from .io import atomic_path
+from .splits import select
 
 
 def build_estimator(estimator: str, params: dict[str, Any], seed: int, threads: int = 1):
@@ -33,12 +36,24 @@ def build_estimator(estimator: str, params: dict[str, Any], seed: int, threads: 
 
 
 def fit_estimator(est, X_train, y_train, X_val=None, y_val=None):
-    """Fit; torch estimators also get the validation set for early stopping."""
-    if hasattr(est, "history_") or type(est).__name__ == "TorchClassifier":
-        if X_val is not None and len(X_val):
-            return est.fit(X_train, y_train, X_val, y_val)
-        return est.fit(X_train, y_train)
+    """Fit; estimators whose ``fit`` takes a validation set (torch: early stopping) get it."""
+    if X_val is not None and len(X_val) and "X_val" in inspect.signature(est.fit).parameters:
+        return est.fit(X_train, y_train, X_val, y_val)
     return est.fit(X_train, y_train)
+
+
+def fit_and_predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame,
+                         fold: int, log: logging.Logger) -> pd.DataFrame:
+    """Fit ``est`` on the fold's training items (validation items, if any, for early stopping)
+    and return the predictions table of its test items; progress goes to ``log``."""
+    train, val, test = (select(meta, folds, fold, role) for role in ("train", "validation", "test"))
+    log.info("fold %d: %d train, %d validation, %d test items", fold, train.sum(), val.sum(), test.sum())
+    fit_estimator(est, X[train], y[train], X[val], y[val])
+    for epoch in getattr(est, "history_", []):
+        log.info("epoch %s", epoch)
+    table = predictions_table(est, X[test], meta[test], y[test])
+    log.info("test accuracy %.3f", (table["y_true"] == table["y_pred"]).mean())
+    return table
 
 
 def save_estimator(path: str | os.PathLike, est) -> None:

@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from .errors import ConfigError
+from .preprocess import bandpass, decimate, decimation_factor, notch
 from .sets import ArraySet
 from .store import Recording
 
@@ -260,23 +261,11 @@ def preprocess_hdemg(
     Filters are zero-phase (forward-backward) Butterworth / IIR notches; the paper does not publish
     filter types or orders, so these are configuration values.
     """
-    x = np.asarray(x, dtype=np.float64)
-    factor = fs / fs_target
-    if abs(factor - round(factor)) > 1e-9 or round(factor) < 1:
-        raise ConfigError(f"fs {fs} Hz is not an integer multiple of the target {fs_target} Hz")
-    if round(factor) > 1:
-        x = signal.decimate(x, int(round(factor)), ftype="fir", axis=0, zero_phase=True)
-    fs = fs_target
-    low, high = band_hz
-    high = min(high, 0.99 * fs / 2)  # 500 Hz sits just under Nyquist at 1024 Hz
-    sos = signal.butter(filter_order, [low, high], btype="bandpass", fs=fs, output="sos")
-    x = signal.sosfiltfilt(sos, x, axis=0)
+    x = decimate(np.asarray(x, dtype=np.float64), decimation_factor(fs, fs_target))
+    x = bandpass(x, fs_target, band_hz[0], band_hz[1], filter_order)
     if notch_hz > 0:
-        for f0 in np.arange(notch_hz, notch_max_hz + 1e-9, notch_hz):
-            if f0 < fs / 2:
-                b, a = signal.iirnotch(f0, notch_q, fs=fs)
-                x = signal.filtfilt(b, a, x, axis=0)
-    return x, fs
+        x = notch(x, fs_target, notch_hz, notch_max_hz, notch_q)
+    return x, fs_target
 
 
 def _frames(x: np.ndarray, frame: int) -> np.ndarray:

@@ -170,14 +170,6 @@ def disentangle_folds():
 HD = config["hdcnn"]
 
 
-def hdcnn_repetitions(dataset):
-    cfg = dataset_config(dataset)
-    if cfg["source"] == "synthetic":
-        params = {**synthetic.default_params(cfg["reader"]), **cfg["synthetic"]}
-        return params.get("repetitions", params.get("trials_per_gesture"))
-    return 5  # ICE Lab / CSL publish 5 repetitions per gesture and session (10 trials for CSL)
-
-
 def hdcnn_runs():
     return [
         (d, s, w, f)
