@@ -385,3 +385,38 @@ def test_agrees_with_libemg_203_reference(dataset):
             values, names = extract_features(w, [name])  # the whole set in one call (COMP)
             assert expected.shape == values.shape, name
             np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("n_samples", [2, 3, 40, 257])
+def test_compiled_kernels_match_numpy_across_block_edges(n_samples):
+    """The numba kernels walk series in blocks of 64: sizes around a block, NaN, zeros, ties."""
+    from myoflow import _features_jit as J
+
+    rng = np.random.default_rng(n_samples)
+    for n_series in (1, 63, 64, 65, 130):
+        x = rng.standard_normal((n_series, n_samples))
+        x[::5] = np.round(x[::5])  # exact zeros and ties
+        x[n_series // 2, n_samples // 2] = np.nan
+        d1 = np.diff(x, axis=1)
+        d2 = np.diff(d1, axis=1)
+        with np.errstate(invalid="ignore"):
+            sums = J.difference_sums(x)
+            expected = [np.abs(d1).sum(1), np.abs(d2).sum(1), (d1 * d1).sum(1), (d2 * d2).sum(1)]
+            np.testing.assert_allclose(sums, expected, rtol=1e-12, atol=1e-12)
+            counts = J.difference_counts(x, 0.0, 2e-3)
+            zc = np.sum(np.abs(np.diff(np.sign(x), axis=1)) == 2, axis=1)
+            ssc = np.sum((x[:, 1:-1] - x[:, :-2]) * (x[:, 1:-1] - x[:, 2:]) >= 0.0, axis=1)
+            wamp = np.sum(np.abs(d1) > 2e-3, axis=1)
+        np.testing.assert_array_equal(counts, [zc, ssc, wamp])
+        clean = np.nan_to_num(x)
+        if n_samples > 4:
+            a = J.burg_lpc(clean, 4)
+            for s in (0, n_series - 1):
+                np.testing.assert_allclose(a[s], _burg_reference(clean[s], 4), rtol=1e-9, atol=1e-12)
+        spec = np.fft.rfft(clean, n=2 * n_samples, axis=1)
+        power = J.scaled_power(spec, n_samples, n_samples)
+        s_ref = spec[:, :n_samples] / n_samples
+        np.testing.assert_array_equal(power, s_ref.real * s_ref.real + s_ref.imag * s_ref.imag)
+        half = power.sum(axis=1) / 2
+        bins = J.median_frequency_bins(power, power.sum(axis=1))
+        np.testing.assert_array_equal(bins, np.argmax(np.cumsum(power, axis=1) > half[:, None], axis=1))

@@ -3,7 +3,7 @@
 Each kernel reproduces one LibEMG 2.0.3 computation (and the library it calls) operation for
 operation where rounding could matter, but over all windows and channels at once:
 
-* :func:`burg_lpc` -- ``librosa.lpc`` (Burg's method, LibEMG's AR/CC),
+* :func:`cepstral_from_ar` -- LibEMG's CC recursion (AR itself is compiled: :mod:`._features_jit`),
 * :func:`lmoment_l2` -- LibEMG's ``__lmom(signal, 2)`` (LS),
 * :func:`wavedec_sym8` -- ``pywt.wavedec(x, 'sym8', level, mode='symmetric')`` (WENG/WV/WWL/WENT),
 * :func:`sample_entropy`, :func:`fuzzy_entropy` -- LibEMG's SAMPEN / FUZZYEN.
@@ -16,56 +16,8 @@ from functools import lru_cache
 import numpy as np
 
 # ---------------------------------------------------------------------------------------------
-# AR: Burg's method exactly as librosa 0.11 ``lpc`` (which LibEMG 2.0.3 calls)
+# CC: cepstral coefficients from the AR coefficients (myoflow._features_jit.burg_lpc)
 # ---------------------------------------------------------------------------------------------
-
-
-def burg_lpc(y: np.ndarray, order: int) -> np.ndarray:
-    """Prediction-error filter coefficients a_1..a_order of every series in y (..., n).
-
-    librosa's ``lpc`` returns [1, a_1, ..., a_order]; LibEMG keeps a_1..a_order. Needs
-    n >= order + 1. The recursion is librosa's, vectorised over the leading axes (in chunks of
-    series, updating the prediction errors in place).
-    """
-    lead, n = y.shape[:-1], y.shape[-1]
-    flat = y.reshape(-1, n)
-    out = np.empty((flat.shape[0], order))
-    for start in range(0, flat.shape[0], _BURG_CHUNK):
-        out[start : start + _BURG_CHUNK] = _burg_chunk(flat[start : start + _BURG_CHUNK], order)
-    return out.reshape(lead + (order,))
-
-
-_BURG_CHUNK = 2048
-
-
-def _burg_chunk(y: np.ndarray, order: int) -> np.ndarray:
-    eps = np.finfo(np.float64).tiny  # librosa: util.tiny(den)
-    a = np.zeros((order + 1, y.shape[0]))
-    a[0] = 1.0
-    a_prev = a.copy()
-    fwd = y[:, 1:].copy()
-    bwd = y[:, :-1].copy()
-    tmp = np.empty_like(fwd)
-    den = np.sum(fwd**2 + bwd**2, axis=-1)
-    for i in range(order):
-        m = fwd.shape[1]
-        k = np.einsum("ij,ij->i", bwd, fwd)
-        k *= -2
-        k /= den + eps
-        a_prev, a = a, a_prev
-        for j in range(1, i + 2):
-            a[j] = a_prev[j] + k * a_prev[i - j + 1]
-        kk = k[:, None]
-        t = tmp[:, :m]
-        np.multiply(kk, bwd, out=t)  # k * b_old
-        bwd_new = np.multiply(kk, fwd)  # k * f_old
-        bwd += bwd_new
-        fwd += t
-        q = 1.0 - k**2
-        den = q * den - bwd[:, -1] ** 2 - fwd[:, 0] ** 2
-        fwd = fwd[:, 1:]
-        bwd = bwd[:, :-1]
-    return a[1:].T
 
 
 def cepstral_from_ar(ar: np.ndarray, order: int) -> np.ndarray:

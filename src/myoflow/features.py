@@ -49,6 +49,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import _features_jit as J
 from . import _features_kernels as K
 from .errors import ConfigError
 
@@ -86,14 +87,6 @@ class _Batch:
 
     # time domain -----------------------------------------------------------------------------
     @cached_property
-    def d1(self):
-        return np.diff(self.w, axis=2)
-
-    @cached_property
-    def d2(self):
-        return np.diff(self.d1, axis=2)
-
-    @cached_property
     def abs(self):
         return np.abs(self.w)
 
@@ -110,24 +103,32 @@ class _Batch:
         return np.sum(self.abs, axis=2)
 
     @cached_property
-    def abs_d1(self):
-        return np.abs(self.d1)
+    def _diff_sums(self):
+        """sum|d1|, sum|d2|, sum d1^2, sum d2^2, each (W, C), in one compiled pass (n >= 2)."""
+        sums = J.difference_sums(self.w.reshape(-1, self.n))
+        return sums.reshape((4,) + self.w.shape[:2])
 
     @cached_property
+    def counts(self):
+        """LibEMG's ZC, SSC and WAMP counts, each (W, C), in one compiled pass."""
+        counts = J.difference_counts(self.w.reshape(-1, self.n), SSC_THRESHOLD, WAMP_THRESHOLD)
+        return counts.reshape((3,) + self.w.shape[:2])
+
+    @property
     def sum_abs_d1(self):
-        return np.sum(self.abs_d1, axis=2)
+        return self._diff_sums[0]
 
-    @cached_property
+    @property
     def sum_abs_d2(self):
-        return np.sum(np.abs(self.d2), axis=2)
+        return self._diff_sums[1]
 
-    @cached_property
+    @property
     def sum_d1_sq(self):
-        return np.einsum("ijk,ijk->ij", self.d1, self.d1)
+        return self._diff_sums[2]
 
-    @cached_property
+    @property
     def sum_d2_sq(self):
-        return np.einsum("ijk,ijk->ij", self.d2, self.d2)
+        return self._diff_sums[3]
 
     @cached_property
     def mean(self):
@@ -137,7 +138,7 @@ class _Batch:
     def comp_m4(self) -> float:
         if self._comp_m4 is not None:
             return self._comp_m4
-        return np.sum(self.d2**2) / self.n
+        return np.sum(self.sum_d2_sq) / self.n
 
     # TDPSD family: the m0 / m2 / m4 / WLF terms of the signal and of its log-power ---------
     @cached_property
@@ -165,15 +166,20 @@ class _Batch:
         return _nextpow2(self.n)
 
     @cached_property
+    def _rfft(self):
+        return np.fft.rfft(self.w, n=self.nfft, axis=2)
+
+    @cached_property
     def spec(self):
         """First half of fft(w, nextpow2) / n, as LibEMG slices it."""
-        half = int(self.nfft / 2)
-        return np.fft.rfft(self.w, n=self.nfft, axis=2)[:, :, :half] / self.n
+        return self._rfft[:, :, : self.nfft // 2] / self.n
 
     @cached_property
     def pow(self):
-        s = self.spec
-        return s.real * s.real + s.imag * s.imag
+        """LibEMG's POW = real(spec * conj(spec)), in one compiled pass."""
+        full = self._rfft
+        flat = full.reshape(-1, full.shape[2])
+        return J.scaled_power(flat, self.nfft // 2, self.n).reshape(full.shape[:2] + (-1,))
 
     @cached_property
     def freqs(self):
@@ -183,7 +189,7 @@ class _Batch:
     def ar(self, order: int) -> np.ndarray:
         """LibEMG layout: (W, C*order), channel-major."""
         if order not in self._ar:
-            a = K.burg_lpc(self.w, order)
+            a = J.burg_lpc(self.w.reshape(-1, self.n), order)
             self._ar[order] = a.reshape(self.w.shape[0], order * self.w.shape[1])
         return self._ar[order]
 
@@ -241,10 +247,8 @@ def _skew_kurt(b: _Batch, order: int) -> np.ndarray:
 
 
 def _mdf(b: _Batch) -> np.ndarray:
-    pw = b.pow
-    total = np.sum(pw, axis=2)
-    cum = np.cumsum(pw, axis=2)
-    idx = np.argmax(cum > (total / 2)[:, :, None], axis=2)  # first bin past half the power
+    pw = b.pow.reshape(-1, b.pow.shape[2])
+    idx = J.median_frequency_bins(pw, np.sum(pw, axis=1)).reshape(b.w.shape[:2])
     return (FS / 2) * idx / (b.nfft / 2)
 
 
@@ -302,6 +306,17 @@ def _went(b: _Batch) -> np.ndarray:
     return b.per_level(np.log(total) - np.add.reduceat(e * np.log(e), starts, axis=1) / total)
 
 
+def _row_max(x: np.ndarray) -> np.ndarray:
+    """x.max(axis=2) by halving: numpy's reduction over a short last axis is slow per row."""
+    while x.shape[2] > 1:
+        half = x.shape[2] // 2
+        y = np.maximum(x[:, :, :half], x[:, :, half : 2 * half])
+        if x.shape[2] % 2:
+            y[:, :, 0] = np.maximum(y[:, :, 0], x[:, :, -1])
+        x = y
+    return x[:, :, 0]
+
+
 def _msr(b: _Batch) -> np.ndarray:
     # |mean(sqrt(x + 0j))|: real parts from x >= 0, imaginary from x < 0
     re = np.mean(np.sqrt(np.maximum(b.w, 0.0)), axis=2)
@@ -326,18 +341,13 @@ def _sq(x):
 #: name -> Feature; the 50 LibEMG 2.0.3 features in LibEMG's order, then AR9
 FEATURES: dict[str, Feature] = {
     "MAV": Feature(lambda b: b.sum_abs / b.n, 1),
-    "ZC": Feature(
-        lambda b: (lambda d: np.sum(d == -2, axis=2) + np.sum(d == 2, axis=2))(np.diff(np.sign(b.w), axis=2)), 2
-    ),
-    "SSC": Feature(
-        lambda b: np.sum((b.w[:, :, 1:-1] - b.w[:, :, :-2]) * (b.w[:, :, 1:-1] - b.w[:, :, 2:]) >= SSC_THRESHOLD, axis=2),
-        3,
-    ),
+    "ZC": Feature(lambda b: b.counts[0], 2),
+    "SSC": Feature(lambda b: b.counts[1], 3),
     "WL": Feature(lambda b: b.sum_abs_d1, 2),
     "LS": Feature(lambda b: K.lmoment_l2(b.w), 2),
     "MFL": Feature(lambda b: np.log10(b.sum_abs_d1), 2),
     "MSR": Feature(_msr, 1),
-    "WAMP": Feature(lambda b: np.sum(b.abs_d1 > WAMP_THRESHOLD, axis=2), 2),
+    "WAMP": Feature(lambda b: b.counts[2], 2),
     "RMS": Feature(lambda b: np.sqrt(b.sum_sq / b.n), 1),
     "IAV": Feature(lambda b: b.sum_abs, 1),
     "DASDV": Feature(lambda b: np.sqrt(b.sum_d1_sq / (b.n - 1)), 2),
@@ -361,7 +371,7 @@ FEATURES: dict[str, Feature] = {
     "MDF": Feature(_mdf, 2),
     "MNF": Feature(_mnf, 2),
     "MNP": Feature(lambda b: np.sum(b.pow, axis=2) / b.pow.shape[2], 2),
-    "MPK": Feature(lambda b: b.w.max(axis=2), 1),
+    "MPK": Feature(lambda b: _row_max(b.w), 1),
     "SKEW": Feature(lambda b: _skew_kurt(b, 3), 1),
     "KURT": Feature(lambda b: _skew_kurt(b, 4), 1),
     "RMSPHASOR": Feature(
@@ -476,7 +486,7 @@ def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np
     comp_m4 = None
     with np.errstate(all="ignore"):
         if "COMP" in names:  # LibEMG sums this term over the whole batch (see module docstring)
-            comp_m4 = np.sum(np.diff(w_all, n=2, axis=2) ** 2) / n_samples
+            comp_m4 = np.sum(J.difference_sums(w_all.reshape(-1, n_samples))[3]) / n_samples
         for start in range(0, n_win, CHUNK_WINDOWS):
             batch = _Batch(w_all[start : start + CHUNK_WINDOWS], comp_m4=comp_m4)
             col = 0
