@@ -107,6 +107,7 @@ def finish(rec: Recording, options: Mapping[str, Any], source: str) -> Recording
 #: MAT-file v5 element types that hold data (everything but miMATRIX 14 and miCOMPRESSED 15)
 _MAT5_DATA = frozenset({1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 16, 17, 18})
 _MAT5_MATRIX, _MAT5_COMPRESSED = 14, 15
+_MAT5_INT32, _MAT5_UINT32 = 5, 6
 _MX_CELL, _MX_SPARSE = 1, 5
 _MX_PLAIN = frozenset({4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})  # char, sparse, numeric
 
@@ -141,8 +142,12 @@ def _check_matrix(buf: bytes, start: int, end: int, bo: str, depth: int, what: s
     if len(elements) < 3 or any(t not in _MAT5_DATA for t, _, _ in elements[:3]):
         raise ValueError(f"{what}: array at offset {start} lacks its flags/dims/name elements")
     t, b0, b1 = elements[0]
-    if b1 - b0 < 4:
-        raise ValueError(f"{what}: array flags at offset {b0} too short")
+    if t != _MAT5_UINT32 or b1 - b0 != 8:  # scipy reads 8 bytes of flags whatever the tag says
+        raise ValueError(f"{what}: array flags at offset {b0} are not 8 bytes of miUINT32")
+    t, d0, d1 = elements[1]
+    # MATLAB writes 2..32 dimensions; scipy's C code crashes on char arrays with none
+    if t not in (_MAT5_INT32, _MAT5_UINT32) or not 8 <= d1 - d0 <= 128 or (d1 - d0) % 4:
+        raise ValueError(f"{what}: array dimensions at offset {d0} are not 2..32 int32 values")
     flags = struct.unpack_from(bo + "I", buf, b0)[0]
     mx_class, is_complex = flags & 0xFF, flags >> 11 & 1
     if mx_class in _MX_PLAIN:

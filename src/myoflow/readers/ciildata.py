@@ -99,7 +99,7 @@ def _metadata(folder: Path) -> dict | None:
         return None
     try:
         doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int too long
         raise DataFormatError(f"{path}: not valid UTF-8 JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise DataFormatError(f"{path}: expected a JSON object, got {type(doc).__name__}")

@@ -117,6 +117,9 @@ def _parse_p(p: Any, path: Path) -> dict:
                               f"(1..{len(labelnames)}), got {seq.tolist()}")
     out = {"lsbmV": _scalar(p, "lsbmV", path), "labelnames": labelnames,
            "sequence": [int(s) for s in seq]}
+    if out["lsbmV"] > float(np.finfo(np.float32).max) / 65535:  # the EMG (float32 mV) would overflow
+        raise DataFormatError(f"{path}: p.lsbmV {out['lsbmV']:g} mV per LSB is absurd (the EMG "
+                              "overflows float32)")
     for f in ("timegest", "timerest"):
         v = _scalar(p, f, path)
         if v != int(v):
@@ -135,12 +138,12 @@ def _read_file(path: Path) -> tuple[np.ndarray, dict]:
         raise DataFormatError(f"{path}: 'raw' has shape {raw.shape}, expected (samples, 96) with "
                               f"EMG in columns 0..{N_CHANNELS - 1}")
     x = raw[:, :N_CHANNELS]
-    if x.dtype.kind == "f":
-        if not np.all(np.isfinite(x)):
-            r, c = np.argwhere(~np.isfinite(x))[0]
-            raise DataFormatError(f"{path}: NaN/inf in 'raw' at sample {r}, channel {c}")
-        if np.any(x != np.rint(x)) or x.min() < 0 or x.max() > 65535:
-            raise DataFormatError(f"{path}: 'raw' must hold uint16 ADC values")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        r, c = np.argwhere(~np.isfinite(x))[0]
+        raise DataFormatError(f"{path}: NaN/inf in 'raw' at sample {r}, channel {c}")
+    if np.any(x != np.rint(x)) or x.min() < 0 or x.max() > 65535:  # int types too: no wrap-around
+        raise DataFormatError(f"{path}: 'raw' must hold uint16 ADC values, found {x.min()}..{x.max()}"
+                              + (" with fractions" if np.any(x != np.rint(x)) else ""))
     end = p["timerest"] + len(p["sequence"]) * p["timegest"]
     if end > len(x):
         raise DataFormatError(f"{path}: {len(x)} samples, but timerest + {len(p['sequence'])} x "
@@ -192,7 +195,7 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
                 scale = p["lsbmV"]
             elif p["lsbmV"] != scale:
                 raise DataFormatError(f"{path}: p.lsbmV {p['lsbmV']} differs from the session's "
-                                      f"first file ({scale})")
+                                      f"first file ({files_read[0]}: {scale})")
             tr, tg = p["timerest"], p["timegest"]
             add(_myo.REST, "rest", 0, tr, part.lower(), k)
             for j, g in enumerate(p["sequence"]):

@@ -59,6 +59,8 @@ OPTIONS = {
 N_CHANNELS = 8
 FS = 200.0
 FILE_SCALE = 1e-5
+#: largest accepted step of the time column (ms); the published files have at most ~50
+MAX_GAP_MS = 1000.0
 #: file class -> label (0 unmarked: no trial)
 NATIVE = {1: _myo.REST, 2: _myo.FIST, 3: _myo.WAVE_IN, 4: _myo.WAVE_OUT, 5: _myo.RADIAL,
           6: _myo.ULNAR, 7: _myo.OPEN}
@@ -122,13 +124,18 @@ def _read_txt(path: Path, fs: float = FS) -> tuple[np.ndarray, np.ndarray]:
     if np.any(np.diff(t) < 0):
         r = int(np.flatnonzero(np.diff(t) < 0)[0]) + 1
         raise DataFormatError(f"{path}: time column decreases at data row {r + 1}")
+    if np.any(np.diff(t) > MAX_GAP_MS):  # before resampling: the grid spans the whole time range
+        r = int(np.flatnonzero(np.diff(t) > MAX_GAP_MS)[0]) + 1
+        raise DataFormatError(f"{path}: time column jumps by {t[r] - t[r - 1]:g} ms at data row "
+                              f"{r + 1} (rows come every few ms; more than {MAX_GAP_MS:g} ms apart "
+                              "is a corrupt time value)")
     levels = values / FILE_SCALE
     rounded = np.rint(levels)
     if np.abs(levels - rounded).max() > 1e-3 or rounded.min() < -128 or rounded.max() > 127:
         raise DataFormatError(f"{path}: channel values are not Myo int8 levels x {FILE_SCALE:g} "
                               f"(levels {levels.min():.4g}..{levels.max():.4g})")
     if np.any(cls != np.rint(cls)) or not set(np.unique(cls).astype(int)) <= {0, *NATIVE}:
-        raise DataFormatError(f"{path}: class column holds {sorted(set(np.unique(cls)))}, "
+        raise DataFormatError(f"{path}: class column holds {np.unique(cls).tolist()}, "
                               f"expected integers in 0..7")
     grid = t[0] + np.arange(int((t[-1] - t[0]) // (1000.0 / fs)) + 1) * (1000.0 / fs)
     idx = np.searchsorted(t, grid, side="right") - 1  # last row at or before each grid time
@@ -151,7 +158,8 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     ------
     DataFormatError
         Missing subject folder or series, wrong column count, NaN, values that are not int8
-        levels, decreasing time, unknown classes, no marked block.
+        levels, decreasing time or a jump of more than MAX_GAP_MS, unknown classes, no marked
+        block.
     """
     opts = check_options(options, OPTIONS, NAME)
     deviations = _myo.option_deviations(opts, NAME)
