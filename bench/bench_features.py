@@ -34,6 +34,9 @@ from myoflow.features import FEATURES, LIBEMG_FEATURES, extract_features
 
 CHANNELS, SAMPLES = 8, 40
 
+#: speed goals, as ratios to LibEMG timed in the same run; every other feature: not slower (1x)
+SPEED_GOALS = {"ALL": 50.0, **{name: 20.0 for name in ("LS", "AR", "MDF", "CC", "SAMPEN", "FUZZYEN", "WENT")}}
+
 # Runs in the LibEMG venv. argv: mode, windows.npy, out path, [seconds budget, repeats]
 LIBEMG_SIDE = r"""
 import importlib.util, json, sys, time, warnings
@@ -207,14 +210,22 @@ def main(argv=None) -> int:
             subprocess.run([args.libemg_python, "-c", LIBEMG_SIDE, "time", src, out,
                             str(args.libemg_seconds), str(args.repeats)], check=True)
             theirs = json.loads(Path(out).read_text())["rates"]
-    print(f"{'feature':<12}{'myoflow w/s':>14}{'LibEMG w/s':>14}{'(n LibEMG)':>12}{'ratio':>10}")
+    print(f"{'feature':<12}{'myoflow w/s':>14}{'LibEMG w/s':>14}{'(n LibEMG)':>12}{'ratio':>10}"
+          f"{'goal':>7}  met")
+    missed = []
     for label in list(FEATURES) + ["ALL"]:
         shown = "all 50" if label == "ALL" else label
         if label in theirs:
             rate, n = theirs[label]
-            print(f"{shown:<12}{mine[label]:>14,.0f}{rate:>14,.0f}{n:>12}{mine[label] / rate:>9.1f}x")
+            ratio, goal = mine[label] / rate, SPEED_GOALS.get(label, 1.0)
+            met = "yes" if ratio >= goal else "NO"
+            if ratio < goal:
+                missed.append(shown)
+            print(f"{shown:<12}{mine[label]:>14,.0f}{rate:>14,.0f}{n:>12}{ratio:>9.1f}x{goal:>6.0f}x  {met}")
         else:
             print(f"{shown:<12}{mine[label]:>14,.0f}{'-':>14}{'':>12}{'':>10}")
+    if theirs:
+        print(f"goals missed: {', '.join(missed) or 'none'}")
     return 0
 
 
