@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test setup dry-run report lint clean real-data
+.PHONY: run test setup dry-run report lint clean real-data download
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,13 @@ test: setup
 # resources/real/ for config/real/*.yaml.
 real-data: setup
 	$(BIN)/python scripts/extract_real_data.py
+
+# Fetch one public dataset from its original source into resources/raw/$(DATASET), checked
+# (e.g. `make download DATASET=myoarmband`); a config entry of that name with `source: download`
+# then uses the folder as it is. Without internet, the error says where to put the files by hand.
+download: setup
+	$(if $(DATASET),,$(error set DATASET, one of: epn612 hyser uci_myo36 myoarmband ciildata flexemg))
+	$(BIN)/python -m myoflow.download fetch $(DATASET) resources/raw/$(DATASET)
 
 clean:
 	rm -rf results resources logs benchmarks .snakemake

@@ -25,4 +25,5 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        study_targets(),
+        **dataset_targets(),

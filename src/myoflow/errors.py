@@ -14,3 +14,19 @@ class DataFormatError(MyoflowError, ValueError):
 
 class ConfigError(MyoflowError, ValueError):
     """A configuration value is missing, misspelled or of the wrong type."""
+
+
+class DownloadError(MyoflowError, OSError):
+    """A dataset could not be fetched from its source (offline, unreachable, HTTP error, no direct
+    download).
+
+    The message names the URL that failed and why, the dataset's landing page, and the folder to put
+    the files in by hand.
+    """
+
+
+class ChecksumError(MyoflowError, ValueError):
+    """A dataset's files do not match their published (or committed) checksums, or cannot be checked.
+
+    The message names each file with its expected and actual hash, or what is missing.
+    """

@@ -1,6 +1,34 @@
 # Raw recordings -> the recording store (one HDF5 file per dataset x subject x session).
 
 
+# downloads need the internet, which cluster compute nodes often lack: run them where Snakemake runs
+localrules:
+    download_dataset,
+
+
+checkpoint download_dataset:
+    """A public dataset fetched from its original source and checked (`source: download`).
+
+    A checkpoint: the recordings (hence every later job) are listed from the folder once it is
+    there. The folder appears complete and checked, or not at all (myoflow.download).
+    """
+    output:
+        directory("resources/raw/{dataset}"),
+    params:
+        reader=lambda w: dataset_config(w.dataset)["reader"],
+        download=lambda w: dataset_config(w.dataset)["download"],
+    log:
+        "logs/download/{dataset}.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=24 * 60,
+    script:
+        "../../scripts/download_dataset.py"
+
+
 rule generate_synthetic:
     """Synthetic recordings written in the dataset's native format (the default run's data)."""
     output:

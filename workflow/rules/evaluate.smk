@@ -3,7 +3,7 @@
 
 rule crossuser_scores:
     input:
-        predictions=crossuser_predictions(),
+        predictions=lambda w: crossuser_predictions(),
     output:
         report(
             "results/crossuser/scores.csv",
@@ -12,7 +12,7 @@ rule crossuser_scores:
             labels={"table": "score table"},
         ),
     params:
-        run_keys=crossuser_prediction_keys(),
+        run_keys=lambda w: crossuser_prediction_keys(),
         rest_label=0,
     log:
         "logs/crossuser/scores.log",
@@ -28,7 +28,7 @@ rule crossuser_scores:
 
 rule disentangle_scores:
     input:
-        predictions=expand(
+        predictions=lambda w: expand(
             "results/disentangle/predictions/{measure}/fold-{fold}.csv.gz",
             measure=DIS["measure"],
             fold=disentangle_folds(),

@@ -25,7 +25,7 @@ rule crossuser_figure_per_user:
 
 rule disentangle_figure_maps:
     input:
-        latents=expand(
+        latents=lambda w: expand(
             "results/disentangle/latents/{measure}/fold-{fold}.h5",
             measure=DIS["measure"],
             fold=disentangle_folds(),

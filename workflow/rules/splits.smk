@@ -6,11 +6,12 @@ rule crossuser_folds:
     per test user."""
     input:
         windows=f"results/crossuser/windows/{CU['variants'][0]}.h5",
+        raw=lambda w: download_input(CU["dataset"]),
     output:
         "results/crossuser/folds/{protocol}.csv",
     params:
-        n_training_users=crossuser_split_bounds()[0],   # ids below this train
-        first_test_user=crossuser_split_bounds()[1],    # ids from this on test
+        n_training_users=lambda w: crossuser_split_bounds()[0],   # ids below this train
+        first_test_user=lambda w: crossuser_split_bounds()[1],    # ids from this on test
         split=CU["split"],
         within_user=CU["within_user"],
     log:
@@ -27,10 +28,12 @@ rule crossuser_folds:
 
 rule disentangle_folds:
     """Leave-one-subject-out within one session."""
+    input:
+        raw=lambda w: download_input(DIS["dataset"]),
     output:
         "results/disentangle/folds/loso.csv",
     params:
-        subjects=subjects_of(DIS["dataset"], DIS["session"]),
+        subjects=lambda w: subjects_of(DIS["dataset"], DIS["session"]),
         session=DIS["session"],
     log:
         "logs/disentangle/folds/loso.log",

@@ -4,13 +4,13 @@
 rule crossuser_windows:
     """Sliding windows over EMG-EPN-612 repetitions (one variant: raw, segmented, relabeled, standard)."""
     input:
-        stores=store_files(CU["dataset"]),
+        stores=lambda w: store_files(CU["dataset"]),
     output:
         "results/crossuser/windows/{variant}.h5",
     params:
         windows=CU["windows"],
         as_published=CU["as_published"],
-        n_training_users=epn_training_users(),
+        n_training_users=lambda w: epn_training_users(),
     log:
         "logs/crossuser/windows/{variant}.log",
     conda:
@@ -26,7 +26,7 @@ rule crossuser_windows:
 rule disentangle_samples:
     """Hyser dynamic samples, preprocessed, as (N, F, 16, 16) tensors on the electrode mosaic."""
     input:
-        stores=store_files(DIS["dataset"], DIS["session"]),
+        stores=lambda w: store_files(DIS["dataset"], DIS["session"]),
     output:
         "results/disentangle/samples/{measure}.h5",
     params:
