@@ -183,3 +183,23 @@ def test_standard_threshold_fitted_on_training_users_only():
     assert (fist[fist.label == 0]["start"] < labelled.min()).any()
     with pytest.raises(ConfigError, match="training_subjects"):
         epn_window_set(recs, variant="standard")
+
+
+@pytest.mark.parametrize("layout_name, shape", [("icelab_8x24", (8, 24)), ("csl_7x24", (7, 24)),
+                                                ("flexemg_16x4", (16, 4)), ("hyser_16x16", (16, 16))])
+@pytest.mark.parametrize("mode", ["sample", "window"])
+def test_hd_images_put_every_channel_at_its_grid_position(layout_name, shape, mode):
+    """Channel c carries the constant c + 1: each pixel must show the channel its layout puts there."""
+    from myoflow.layouts import get_layout
+
+    layout = get_layout(layout_name)
+    n_ch = int(layout.grid.max()) + 1
+    emg = np.tile(np.arange(1, n_ch + 1, dtype=np.float32), (40, 1))
+    trials = pd.DataFrame({"trial": [0], "label": [1], "repetition": [0], "start": [0], "stop": [40],
+                           "active_start": [-1], "active_stop": [-1]})
+    rec = Recording("hd", 1, 1, emg, 100.0, "mV", "grid", layout, ["rest", "fist"], trials)
+    images = hd_image_set([rec], mode=mode, window_s=0.1, stride_s=0.1).arrays["images"]
+    assert images.shape[1:] == (1,) + shape
+    expected = np.where(layout.grid >= 0, layout.grid + 1, 0)
+    np.testing.assert_allclose(images[0, 0], expected, rtol=1e-6)
+    np.testing.assert_allclose(images[-1, 0], expected, rtol=1e-6)
