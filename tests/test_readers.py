@@ -42,16 +42,6 @@ def pristine(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-@pytest.fixture
-def copy(pristine, tmp_path):
-    """A fresh, writable copy of a pristine dataset."""
-    def make(kind: str) -> Path:
-        dst = tmp_path / kind
-        shutil.copytree(pristine[kind], dst)
-        return dst
-    return make
-
-
 def _read(kind: str, raw: Path, options: dict | None = None) -> Recording:
     return get_reader(kind).read_recording(raw, *FIRST[kind], options or {})
 

@@ -28,6 +28,7 @@ from myoflow.errors import DataFormatError
 from myoflow.layouts import FLEXEMG_ARRAYMAP, get_layout
 from myoflow.readers import get_reader
 from myoflow.store import TRIAL_COLUMNS, read_recording, write_recording
+from uci_reference import zoh_levels
 from workflow_helpers import make_workdir, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
@@ -176,21 +177,6 @@ def test_myoarmband_corrupt_copies(real_data, tmp_path):
 
 # --------------------------------------------------------------------------------- uci_myo36
 
-def _zoh_levels(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Independent resampling: for every 5 ms grid time the last row at or before it."""
-    d = np.loadtxt(path, skiprows=1)
-    t = d[:, 0]
-    out_x, out_c, j = [], [], 0
-    g = t[0]
-    while g <= t[-1]:
-        while j + 1 < len(t) and t[j + 1] <= g:
-            j += 1
-        out_x.append(d[j, 1:9])
-        out_c.append(d[j, 9])
-        g += 5.0
-    return np.rint(np.array(out_x) * 1e5).astype(np.int8), np.array(out_c, dtype=int)
-
-
 def test_uci_myo36_structure_and_lossless(real_data, tmp_path):
     root = real_data("uci_myo36")
     r = get_reader("uci_myo36")
@@ -213,7 +199,7 @@ def test_uci_myo36_structure_and_lossless(real_data, tmp_path):
     assert (rec.trials["stop"] - rec.trials["start"]).between(200, 1000).all()  # 1-5 s blocks
     # lossless and correctly resampled: series 1 = the first part of emg
     files = sorted((root / "01").glob("*_raw_data_*.txt"))
-    levels, cls = _zoh_levels(files[0])
+    levels, cls = zoh_levels(files[0])
     np.testing.assert_array_equal(rec.raw_values()[: len(levels)], levels)
     map_ = {1: 0, 2: 1, 3: 2, 4: 3}
     for t in rec.trials[rec.trials["series"] == 1].itertuples():

@@ -29,6 +29,7 @@ from myoflow.layouts import FLEXEMG_ARRAYMAP
 from myoflow.readers import get_reader
 from myoflow.readers._common import check_mat5
 from myoflow.store import TRIAL_COLUMNS, Recording
+from uci_reference import zoh_levels
 
 EPN = ["rest", "fist", "waveIn", "waveOut", "open"]
 
@@ -162,16 +163,6 @@ def pristine(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-@pytest.fixture
-def copy(pristine, tmp_path):
-    """A fresh, writable copy of a pristine fixture folder."""
-    def make(kind: str) -> Path:
-        dst = tmp_path / kind
-        shutil.copytree(pristine[kind], dst)
-        return dst
-    return make
-
-
 def _snapshot(root: Path, exclude: Path | None = None) -> dict[str, tuple[int, int]]:
     return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
             if p != exclude}
@@ -223,19 +214,6 @@ def test_myoarmband_fixture_reads(pristine):
     assert _snapshot(raw) == before  # readers never write
 
 
-def _zoh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Independent resampling: for every 5 ms grid time the last row at or before it."""
-    d = np.loadtxt(path, skiprows=1)
-    t, out_x, out_c, j, g = d[:, 0], [], [], 0, d[0, 0]
-    while g <= t[-1]:
-        while j + 1 < len(t) and t[j + 1] <= g:
-            j += 1
-        out_x.append(d[j, 1:9])
-        out_c.append(d[j, 9])
-        g += 5.0
-    return np.rint(np.array(out_x) * 1e5).astype(np.int8), np.array(out_c, dtype=int)
-
-
 def test_uci_myo36_fixture_reads(pristine):
     raw, r = pristine["uci_myo36"], get_reader("uci_myo36")
     before = _snapshot(raw)
@@ -250,7 +228,7 @@ def test_uci_myo36_fixture_reads(pristine):
     gestures = rec.trials["label"] != 0
     assert (rec.trials.loc[gestures, "active_start"] == rec.trials.loc[gestures, "start"]).all()
     assert (rec.trials.loc[~gestures, "active_start"] == -1).all()
-    levels, cls = _zoh(raw / "01" / UCI_FILES["01"][0])  # series 1 first, resampled losslessly
+    levels, cls = zoh_levels(raw / "01" / UCI_FILES["01"][0])  # series 1 first, resampled losslessly
     np.testing.assert_array_equal(rec.raw_values()[: len(levels)], levels)
     for t in rec.trials[rec.trials["series"] == 1].itertuples():
         assert set(cls[t.start:t.stop]) == {t.gesture_id}

@@ -125,6 +125,23 @@ def scaled_power(spec, n_bins, n):  # pragma: no cover - compiled; tested throug
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _load_block(x, s0, nb, buf, acc):  # pragma: no cover - compiled
+    """Rows s0 .. s0+nb of x into buf (n, BLOCK), transposed; zero the accumulators acc (k, BLOCK)."""
+    for j in range(nb):
+        for t in range(x.shape[1]):
+            buf[t, j] = x[s0 + j, t]
+    for r in range(acc.shape[0]):
+        for j in range(nb):
+            acc[r, j] = 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _store_block(acc, s0, nb, out):  # pragma: no cover - compiled
+    for r in range(acc.shape[0]):
+        for j in range(nb):
+            out[r, s0 + j] = acc[r, j]
+
 
 @numba.njit(cache=True, nogil=True)
 def difference_sums(x):  # pragma: no cover - compiled; tested through the features using them
@@ -136,12 +153,7 @@ def difference_sums(x):  # pragma: no cover - compiled; tested through the featu
     acc = np.empty((4, BLOCK))
     for s0 in range(0, n_series, BLOCK):
         nb = min(BLOCK, n_series - s0)
-        for j in range(nb):
-            for t in range(n):
-                buf[t, j] = x[s0 + j, t]
-        for r in range(4):
-            for j in range(nb):
-                acc[r, j] = 0.0
+        _load_block(x, s0, nb, buf, acc)
         for t in range(n - 2):
             for j in range(nb):
                 d1 = buf[t + 1, j] - buf[t, j]
@@ -155,9 +167,7 @@ def difference_sums(x):  # pragma: no cover - compiled; tested through the featu
             d1 = buf[n - 1, j] - buf[n - 2, j]
             acc[0, j] += abs(d1)
             acc[2, j] += d1 * d1
-        for r in range(4):
-            for j in range(nb):
-                out[r, s0 + j] = acc[r, j]
+        _store_block(acc, s0, nb, out)
     return out
 
 
@@ -175,12 +185,7 @@ def difference_counts(x, ssc_threshold, wamp_threshold):  # pragma: no cover - c
     acc = np.empty((3, BLOCK))
     for s0 in range(0, n_series, BLOCK):
         nb = min(BLOCK, n_series - s0)
-        for j in range(nb):
-            for t in range(n):
-                buf[t, j] = x[s0 + j, t]
-        for r in range(3):
-            for j in range(nb):
-                acc[r, j] = 0.0
+        _load_block(x, s0, nb, buf, acc)
         for t in range(n - 1):
             for j in range(nb):
                 a = buf[t, j]
@@ -194,7 +199,5 @@ def difference_counts(x, ssc_threshold, wamp_threshold):  # pragma: no cover - c
                 c = buf[t, j]
                 if (c - buf[t - 1, j]) * (c - buf[t + 1, j]) >= ssc_threshold:
                     acc[1, j] += 1.0
-        for r in range(3):
-            for j in range(nb):
-                out[r, s0 + j] = acc[r, j]
+        _store_block(acc, s0, nb, out)
     return out
