@@ -3,7 +3,8 @@
 Each kernel walks a small block of series at a time, transposed into (samples, block) buffers
 that stay in L1 cache, so the innermost loops run across series: they vectorise (SIMD) while
 every series still sees exactly the operations, in the order, of the reference it reproduces.
-``cache=True`` keeps the compiled code next to this file, so only the first process compiles.
+``cache=True`` keeps the compiled code next to this file, so only the first process compiles;
+``error_model="numpy"`` gives inf/nan on a division by zero, as numpy does, instead of raising.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ BLOCK = 64
 _TINY = np.finfo(np.float64).tiny  # librosa's util.tiny(den) for float64
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def burg_lpc(y, order):  # pragma: no cover - compiled; tested through features.AR/CC
     """Burg's method exactly as librosa 0.11 ``__lpc`` for every row of y (S, n), n > order.
 
@@ -86,7 +87,7 @@ def burg_lpc(y, order):  # pragma: no cover - compiled; tested through features.
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def median_frequency_bins(pw, total):  # pragma: no cover - compiled; tested through features.MDF
     """Index of the first bin whose cumulative power exceeds half the total, per row of pw (S, F).
 
@@ -107,7 +108,7 @@ def median_frequency_bins(pw, total):  # pragma: no cover - compiled; tested thr
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def scaled_power(spec, n_bins, n):  # pragma: no cover - compiled; tested through the spectral features
     """|spec / n|**2 of the first n_bins bins of every row of spec (S, >= n_bins), complex.
 
@@ -125,7 +126,7 @@ def scaled_power(spec, n_bins, n):  # pragma: no cover - compiled; tested throug
     return out
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _load_block(x, s0, nb, buf, acc):  # pragma: no cover - compiled
     """Rows s0 .. s0+nb of x into buf (n, BLOCK), transposed; zero the accumulators acc (k, BLOCK)."""
     for j in range(nb):
@@ -136,14 +137,14 @@ def _load_block(x, s0, nb, buf, acc):  # pragma: no cover - compiled
             acc[r, j] = 0.0
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _store_block(acc, s0, nb, out):  # pragma: no cover - compiled
     for r in range(acc.shape[0]):
         for j in range(nb):
             out[r, s0 + j] = acc[r, j]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def difference_sums(x):  # pragma: no cover - compiled; tested through the features using them
     """Per row of x (S, n), n >= 3: sum|d1|, sum|d2|, sum d1^2, sum d2^2, with d1 = diff(x) and
     d2 = diff(d1) (d2 from the rounded d1, like ``np.diff(np.diff(x))``). Returns (4, S)."""
@@ -171,7 +172,7 @@ def difference_sums(x):  # pragma: no cover - compiled; tested through the featu
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def difference_counts(x, ssc_threshold, wamp_threshold):  # pragma: no cover - compiled
     """Per row of x (S, n), n >= 3, LibEMG's counts, returned as (3, S) float64:
 
