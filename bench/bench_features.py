@@ -6,6 +6,9 @@
     .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python
     # compare every feature with LibEMG on fresh random / Myo-like windows (float64, no fixture)
     .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python --check-only
+    # the same on windows of real recordings (any reader's folder; 8-channel Myo sets or HD grids)
+    .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python --check-only \
+        --check-real myoarmband:/path/to/MyoArmbandDataset --check-real flexemg:/path/to/flexemg
     # regenerate tests/data/libemg_reference.npz
     .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python \
         --make-reference tests/data/libemg_reference.npz
@@ -111,6 +114,48 @@ def make_myo_windows(n: int, seed: int, samples: int = SAMPLES) -> np.ndarray:
     return x.astype(np.int8)
 
 
+def make_degenerate_windows(n: int, seed: int, samples: int = SAMPLES) -> np.ndarray:
+    """Windows where exact arithmetic cancels and only the order of operations decides the
+    rounding: constant channels, zero-order-hold runs (UCI's repeated samples), steps, a DC
+    offset with noise 1e-9 of it, ramps. None is all zero (LibEMG's MDF fails there)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, CHANNELS, samples))
+    t = np.arange(samples)
+    for i in range(n):
+        kind = i % 5
+        level = rng.choice([-1.0, 1.0]) * 10 ** rng.uniform(-4, 2, size=(CHANNELS, 1))
+        if kind == 0:
+            w = np.broadcast_to(level, (CHANNELS, samples))
+        elif kind == 1:
+            runs = np.round(rng.standard_normal((CHANNELS, -(-samples // 4))) * 20) + 0.5
+            w = np.repeat(runs, 4, axis=1)[:, :samples] * 1e-5
+        elif kind == 2:
+            w = np.where(t < samples // 2, level, -2.5 * level)
+        elif kind == 3:
+            w = level * (1 + 1e-9 * rng.standard_normal((CHANNELS, samples)))
+        else:
+            w = level * (t - 3.5) / samples
+        out[i] = w
+    return out
+
+
+def real_windows(spec: str, n: int, seed: int, samples: int) -> np.ndarray:
+    """n windows (n, channels, samples) drawn at random from the recordings of ``reader:folder``,
+    in the recording's own values (int8 Myo levels, mV of an HD grid), float64."""
+    from myoflow.readers import get_reader
+    from myoflow.windows import sliding_windows
+
+    reader_name, _, folder = spec.partition(":")
+    reader = get_reader(reader_name)
+    windows = []
+    for subject, session in reader.list_recordings(folder, {})[:4]:
+        emg = reader.read_recording(folder, subject, session, {}).emg.astype(np.float64)
+        windows.append(sliding_windows(emg, samples, samples // 2))
+    pool = np.concatenate(windows)
+    pick = np.random.default_rng(seed).choice(len(pool), size=min(n, len(pool)), replace=False)
+    return pool[np.sort(pick)]
+
+
 def libemg_features(python: str, sets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """LibEMG's value of every feature of every set (computed in float64), by 'set/FEAT'."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,17 +222,23 @@ def main(argv=None) -> int:
     ap.add_argument("--check-only", action="store_true", help="compare with LibEMG and exit")
     ap.add_argument("--check-samples", type=int, default=SAMPLES, help="window length for --check-only")
     ap.add_argument("--check-windows", type=int, default=2000, help="windows per set for --check-only")
+    ap.add_argument("--check-real", action="append", default=[], metavar="READER:FOLDER",
+                    help="--check-only also on windows of these real recordings (repeatable)")
     args = ap.parse_args(argv)
 
     if args.make_reference or args.check_only:
         if not args.libemg_python:
             ap.error("--make-reference / --check-only need --libemg-python")
         if args.make_reference:
-            sets = {"random": make_windows(120, seed=2003), "myo": make_myo_windows(100, seed=2004)}
+            sets = {"random": make_windows(120, seed=2003), "myo": make_myo_windows(100, seed=2004),
+                    "degenerate": make_degenerate_windows(60, seed=2005)}
         else:
             n, length = args.check_windows, args.check_samples
             sets = {"random": make_windows(n, seed=args.seed + 1, samples=length),
-                    "myo": make_myo_windows(n, seed=args.seed + 2, samples=length)}
+                    "myo": make_myo_windows(n, seed=args.seed + 2, samples=length),
+                    "degenerate": make_degenerate_windows(n, seed=args.seed + 4, samples=length)}
+            for spec in args.check_real:
+                sets[spec.partition(":")[0]] = real_windows(spec, n, args.seed + 3, length)
         ref = libemg_features(args.libemg_python, sets)
         ok = compare(sets, ref)
         if args.make_reference:

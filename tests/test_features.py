@@ -373,11 +373,12 @@ def test_more_bad_inputs():
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="LibEMG reference fixture missing")
-@pytest.mark.parametrize("dataset", ["random", "myo"])
+@pytest.mark.parametrize("dataset", ["random", "myo", "degenerate"])
 def test_agrees_with_libemg_203_reference(dataset):
     """tests/data/libemg_reference.npz: LibEMG 2.0.3's own output (float64 in, stored float32)
-    on seeded random float windows and int8 Myo-like windows, 8 x 40; regenerate with
-    ``bench/bench_features.py --make-reference``."""
+    on seeded random float windows, int8 Myo-like windows and degenerate windows (constant,
+    zero-order hold, steps: where the order of operations decides the rounding), 8 x 40;
+    regenerate with ``bench/bench_features.py --make-reference``."""
     with np.load(REFERENCE) as ref:
         w = ref[f"windows/{dataset}"]
         for name in LIBEMG_FEATURES + ["AR9"]:

@@ -15,6 +15,9 @@ import numpy as np
 #: series handled together: the (samples, block) buffers stay in L1, the lanes fill SIMD registers
 BLOCK = 64
 
+#: taps of the sym8 filters (a constant, so the compiler unrolls the tap loop)
+SYM8_TAPS = 16
+
 _TINY = np.finfo(np.float64).tiny  # librosa's util.tiny(den) for float64
 
 
@@ -201,4 +204,118 @@ def difference_counts(x, ssc_threshold, wamp_threshold):  # pragma: no cover - c
                 if (c - buf[t - 1, j]) * (c - buf[t + 1, j]) >= ssc_threshold:
                     acc[1, j] += 1.0
         _store_block(acc, s0, nb, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def dwt_cascade(x, lo, hi, tap_filter, tap_pos, level_lengths, n_total):  # pragma: no cover
+    """``pywt.wavedec`` of every row of x (S, n) with the filters lo/hi, packed (n_total, S) --
+    coefficients along the first axis, series along the second -- as [cA_L, cD_L, ..., cD_1],
+    bit for bit: each output is pywt's sequential sum of
+    ``filter[f] * input[p]`` over its taps in pywt's order (``tap_filter``/``tap_pos`` per level,
+    from :func:`myoflow._features_kernels.pywt_taps`), and each level reads the rounded
+    approximation of the level before, as pywt's cascade does.
+
+    level_lengths[l] is the input length of level l (level_lengths[0] = n, the last entry the
+    length of cA_L); the tap tables of level l sit at rows [sum of earlier n_out, + n_out).
+    """
+    n_series, n = x.shape
+    n_levels = level_lengths.shape[0] - 1
+    out = np.empty((n_total, n_series))
+    rows = level_lengths.max()  # a level's output outgrows its input when it is short
+    cur = np.empty((rows, BLOCK))
+    nxt = np.empty((rows, BLOCK))
+    details = np.empty((n_total, BLOCK))  # the block's detail coefficients, packed columns
+    for s0 in range(0, n_series, BLOCK):
+        nb = min(BLOCK, n_series - s0)
+        for j in range(nb):
+            for t in range(n):
+                cur[t, j] = x[s0 + j, t]
+        for j in range(nb, BLOCK):  # a last, partial block: idle lanes compute on zeros
+            for t in range(n):
+                cur[t, j] = 0.0
+        row = 0
+        col_d = n_total  # details fill the packed row from the right: cD_1 last
+        for lev in range(n_levels):
+            n_out = level_lengths[lev + 1]
+            col_d -= n_out
+            for o in range(n_out):
+                r = row + o
+                l0, h0, p0 = lo[tap_filter[r, 0]], hi[tap_filter[r, 0]], tap_pos[r, 0]
+                l1, h1, p1 = lo[tap_filter[r, 1]], hi[tap_filter[r, 1]], tap_pos[r, 1]
+                l2, h2, p2 = lo[tap_filter[r, 2]], hi[tap_filter[r, 2]], tap_pos[r, 2]
+                l3, h3, p3 = lo[tap_filter[r, 3]], hi[tap_filter[r, 3]], tap_pos[r, 3]
+                l4, h4, p4 = lo[tap_filter[r, 4]], hi[tap_filter[r, 4]], tap_pos[r, 4]
+                l5, h5, p5 = lo[tap_filter[r, 5]], hi[tap_filter[r, 5]], tap_pos[r, 5]
+                l6, h6, p6 = lo[tap_filter[r, 6]], hi[tap_filter[r, 6]], tap_pos[r, 6]
+                l7, h7, p7 = lo[tap_filter[r, 7]], hi[tap_filter[r, 7]], tap_pos[r, 7]
+                l8, h8, p8 = lo[tap_filter[r, 8]], hi[tap_filter[r, 8]], tap_pos[r, 8]
+                l9, h9, p9 = lo[tap_filter[r, 9]], hi[tap_filter[r, 9]], tap_pos[r, 9]
+                l10, h10, p10 = lo[tap_filter[r, 10]], hi[tap_filter[r, 10]], tap_pos[r, 10]
+                l11, h11, p11 = lo[tap_filter[r, 11]], hi[tap_filter[r, 11]], tap_pos[r, 11]
+                l12, h12, p12 = lo[tap_filter[r, 12]], hi[tap_filter[r, 12]], tap_pos[r, 12]
+                l13, h13, p13 = lo[tap_filter[r, 13]], hi[tap_filter[r, 13]], tap_pos[r, 13]
+                l14, h14, p14 = lo[tap_filter[r, 14]], hi[tap_filter[r, 14]], tap_pos[r, 14]
+                l15, h15, p15 = lo[tap_filter[r, 15]], hi[tap_filter[r, 15]], tap_pos[r, 15]
+                # written out tap by tap, in pywt's order: the lane loop vectorises
+                for j in range(BLOCK):
+                    v = cur[p0, j]
+                    a = 0.0 + l0 * v
+                    d = 0.0 + h0 * v
+                    v = cur[p1, j]
+                    a += l1 * v
+                    d += h1 * v
+                    v = cur[p2, j]
+                    a += l2 * v
+                    d += h2 * v
+                    v = cur[p3, j]
+                    a += l3 * v
+                    d += h3 * v
+                    v = cur[p4, j]
+                    a += l4 * v
+                    d += h4 * v
+                    v = cur[p5, j]
+                    a += l5 * v
+                    d += h5 * v
+                    v = cur[p6, j]
+                    a += l6 * v
+                    d += h6 * v
+                    v = cur[p7, j]
+                    a += l7 * v
+                    d += h7 * v
+                    v = cur[p8, j]
+                    a += l8 * v
+                    d += h8 * v
+                    v = cur[p9, j]
+                    a += l9 * v
+                    d += h9 * v
+                    v = cur[p10, j]
+                    a += l10 * v
+                    d += h10 * v
+                    v = cur[p11, j]
+                    a += l11 * v
+                    d += h11 * v
+                    v = cur[p12, j]
+                    a += l12 * v
+                    d += h12 * v
+                    v = cur[p13, j]
+                    a += l13 * v
+                    d += h13 * v
+                    v = cur[p14, j]
+                    a += l14 * v
+                    d += h14 * v
+                    v = cur[p15, j]
+                    a += l15 * v
+                    d += h15 * v
+                    nxt[o, j] = a
+                    details[col_d + o, j] = d
+            row += n_out
+            cur, nxt = nxt, cur
+        n_last = level_lengths[n_levels]
+        for o in range(n_last):
+            for j in range(nb):
+                out[o, s0 + j] = cur[o, j]
+        for o in range(n_last, n_total):
+            for j in range(nb):
+                out[o, s0 + j] = details[o, j]
     return out

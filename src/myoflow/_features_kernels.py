@@ -5,7 +5,7 @@ operation where rounding could matter, but over all windows and channels at once
 
 * :func:`cepstral_from_ar` -- LibEMG's CC recursion (AR itself is compiled: :mod:`._features_jit`),
 * :func:`lmoment_l2` -- LibEMG's ``__lmom(signal, 2)`` (LS),
-* :func:`wavedec_sym8` -- ``pywt.wavedec(x, 'sym8', level, mode='symmetric')`` (WENG/WV/WWL/WENT),
+* :func:`wavedec_sym8` -- ``pywt.wavedec(x, 'sym8', level, mode='symmetric')``, bit for bit (WENG/WV/WWL/WENT),
 * :func:`sample_entropy`, :func:`fuzzy_entropy` -- LibEMG's SAMPEN / FUZZYEN.
 """
 
@@ -55,7 +55,7 @@ def lmoment_l2(w: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Wavelets: sym8 DWT, pywt's 'symmetric' mode, as a fixed linear map per level
+# Wavelets: sym8 DWT, pywt's 'symmetric' mode, with pywt's order of operations
 # ---------------------------------------------------------------------------------------------
 
 #: sym8 decomposition low-pass filter (Daubechies' least-asymmetric, 8 vanishing moments), the
@@ -71,61 +71,59 @@ SYM8_DEC_HI = np.array([(-1) ** (k + 1) * SYM8_DEC_LO[len(SYM8_DEC_LO) - 1 - k] 
 
 
 @lru_cache(maxsize=64)
-def _dwt_level_matrices(n_in: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n_in, n_out) matrices of one DWT level: approximation and detail.
+def pywt_taps(n_in: int, flen: int = len(SYM8_DEC_LO)) -> tuple[np.ndarray, np.ndarray]:
+    """The taps of every output of one pywt DWT level ('symmetric' mode, step 2), in the order
+    pywt's C ``downsampling_convolution`` adds them: (n_out, flen) filter indices and the input
+    positions they multiply.
 
-    pywt's ``downsampling_convolution`` in 'symmetric' mode computes out[o] = sum_j f[j] *
-    x[2o + 1 - j] for o < (n_in + 15) // 2, the signal extended by half-sample symmetric
-    reflection (x[-1] = x[0], x[n] = x[n-1], repeated for signals shorter than the filter).
+    Output o is pywt's position i = 2o + 1; tap f multiplies the symmetric extension at i - f.
+    pywt adds first the taps reaching past the right end (f = i - n .. 0, descending), then the
+    taps inside the signal and past the left end (f ascending). Rounding depends on that order,
+    which matters where exact arithmetic cancels (a constant window's detail coefficients).
     """
-    flen = len(SYM8_DEC_LO)
     n_out = (n_in + flen - 1) // 2
-    pos = 2 * np.arange(n_out)[:, None] + 1 - np.arange(flen)[None, :]  # (n_out, flen)
-    pos = np.mod(pos, 2 * n_in)
+    filters = np.empty((n_out, flen), dtype=np.int64)
+    for o in range(n_out):
+        i = 2 * o + 1
+        right = list(range(min(i - n_in, flen - 1), -1, -1)) if i >= n_in else []
+        rest = list(range(max(0, i - n_in + 1), flen))
+        filters[o] = right + rest
+    pos = np.mod(2 * np.arange(n_out)[:, None] + 1 - filters, 2 * n_in)
     pos = np.where(pos >= n_in, 2 * n_in - 1 - pos, pos)
-    out_idx = np.broadcast_to(np.arange(n_out)[:, None], pos.shape)
-    lo = np.zeros((n_in, n_out))
-    hi = np.zeros((n_in, n_out))
-    np.add.at(lo, (pos, out_idx), np.broadcast_to(SYM8_DEC_LO, pos.shape))
-    np.add.at(hi, (pos, out_idx), np.broadcast_to(SYM8_DEC_HI, pos.shape))
-    lo.setflags(write=False)
-    hi.setflags(write=False)
-    return lo, hi
-
-
-def wavedec_sym8(x: np.ndarray, level: int) -> list[np.ndarray]:
-    """``pywt.wavedec(x, 'sym8', level=level, axis=-1)`` -> [cA_level, cD_level, ..., cD_1].
-
-    Like pywt (which only warns), any level is allowed, however short the signal.
-    """
-    coeffs, bounds = wavedec_sym8_packed(x, level)
-    return [coeffs[..., bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
+    filters.setflags(write=False)
+    pos.setflags(write=False)
+    return filters, pos
 
 
 @lru_cache(maxsize=32)
-def _wavedec_matrix(n: int, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """The whole decomposition as one (n, total) matrix, columns [cA_level, cD_level .. cD_1]."""
-    a = np.eye(n)
-    details = []
+def _cascade_tables(n: int, level: int):
+    """Stacked tap tables of a whole wavedec and the input length of every level."""
+    lengths = [n]
+    filters, positions = [], []
     for _ in range(level):
-        lo, hi = _dwt_level_matrices(a.shape[-1])
-        details.append(a @ hi)
-        a = a @ lo
-    blocks = [a] + details[::-1]
-    bounds = np.cumsum([0] + [blk.shape[1] for blk in blocks])
-    m = np.ascontiguousarray(np.hstack(blocks))
-    m.setflags(write=False)
-    return m, tuple(int(v) for v in bounds)
+        f, p = pywt_taps(lengths[-1])
+        filters.append(f)
+        positions.append(p)
+        lengths.append(f.shape[0])
+    return np.vstack(filters), np.vstack(positions), np.array(lengths, dtype=np.int64)
 
 
-def wavedec_sym8_packed(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
-    """All wavelet coefficients of x (..., n) side by side (..., total), with the bounds of the
-    arrays [cA_level, cD_level, ..., cD_1] along the last axis: one GEMM for all levels (the
-    DWT is linear; its matrix is built once per n by running pywt's recursion on the identity)."""
-    m, bounds = _wavedec_matrix(x.shape[-1], level)
-    lead = x.shape[:-1]
-    coeffs = x.reshape(-1, x.shape[-1]) @ m
-    return coeffs.reshape(lead + (m.shape[1],)), bounds
+def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``pywt.wavedec(x, 'sym8', level=level, mode='symmetric', axis=-1)`` of the series x
+    (S, n), bit for bit (compiled: :func:`myoflow._features_jit.dwt_cascade`).
+
+    Returns the coefficients packed (total, S) -- [cA_level, cD_level, ..., cD_1] along the
+    first axis -- and the bounds of those arrays along it. Like pywt (which only warns), any
+    level is allowed, however short the series.
+    """
+    from ._features_jit import dwt_cascade
+
+    filters, positions, lengths = _cascade_tables(x.shape[-1], level)
+    sizes = [int(lengths[-1])] + [int(v) for v in lengths[:0:-1]]
+    bounds = tuple(int(v) for v in np.cumsum([0] + sizes))
+    flat = np.ascontiguousarray(x, dtype=np.float64)
+    coeffs = dwt_cascade(flat, SYM8_DEC_LO, SYM8_DEC_HI, filters, positions, lengths, bounds[-1])
+    return coeffs, bounds
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ Default parameters (LibEMG's): SSC threshold 0.0, WAMP threshold 2e-3, AR and CC
 MAVSLP 2 segments, MDF/MNF/SM/DFTR/WENG/WV/WWL/WENT sampling frequency 1000 Hz, TM order 3,
 SM order 2, SAMPEN m=2 r=0.3 (on the standardised window), FUZZYEN m=2 r=0.3*std win=2,
 DFTR bands (20, 92, 163, 235, 305, 378, 450) Hz, wavelets sym8 at level floor(log2(fs/2) - 1)
-= 7 for 1000 Hz (pywt's default 'symmetric' mode; the sym8 filter bank is implemented here,
-PyWavelets is not needed).
+= 7 for 1000 Hz (pywt's default 'symmetric' mode; the sym8 transform is implemented here with
+PyWavelets' order of operations -- its coefficients are bit-identical -- so PyWavelets is not
+needed, and windows where the transform cancels, e.g. constant ones, still match).
 
 Output layout
 -------------
@@ -193,23 +194,24 @@ class _Batch:
             self._ar[order] = a.reshape(self.w.shape[0], order * self.w.shape[1])
         return self._ar[order]
 
-    # wavelets: all coefficients of a series side by side, (W*C, total), levels at `bounds`
+    # wavelets: all coefficients of every series, (total, W*C), the levels at `bounds` along
+    # the first axis; energies e = c**2
     @cached_property
     def _wavelets(self):
-        coeffs, bounds = K.wavedec_sym8_packed(self.w.reshape(-1, self.n), WAVELET_LEVEL)
-        starts = np.array(bounds[:-1])
-        sizes = np.diff(bounds)
-        return coeffs * coeffs, starts, sizes, np.repeat(np.arange(len(sizes)), sizes)
+        """The energies e = c**2 of each level, (size, W*C) arrays: the series along the second
+        (contiguous) axis, so the per-level sums below add whole rows."""
+        coeffs, bounds = K.wavedec_sym8(self.w.reshape(-1, self.n), WAVELET_LEVEL)
+        energy = coeffs * coeffs
+        return [energy[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
-    def per_level(self, v: np.ndarray) -> np.ndarray:
-        """(W*C, levels) -> LibEMG's hstack layout (W, levels*C), level-major."""
+    def per_level(self, per_level: list[np.ndarray]) -> np.ndarray:
+        """A (W*C,) array per level -> LibEMG's hstack layout (W, levels*C), level-major."""
         n_win, n_ch = self.w.shape[:2]
-        return v.reshape(n_win, n_ch, -1).transpose(0, 2, 1).reshape(n_win, -1)
+        return np.stack(per_level).reshape(-1, n_win, n_ch).transpose(1, 0, 2).reshape(n_win, -1)
 
     @cached_property
     def wavelet_sum_energy(self):
-        e, starts, _, _ = self._wavelets
-        return np.add.reduceat(e, starts, axis=1)
+        return [e.sum(axis=0) for e in self._wavelets]
 
 
 def _tdpsd(b: _Batch, closure: Callable[[_Batch], np.ndarray]) -> np.ndarray:
@@ -281,29 +283,28 @@ def _mavslp(b: _Batch) -> np.ndarray:
 
 
 def _weng(b: _Batch) -> np.ndarray:
-    return b.per_level(np.log(b.wavelet_sum_energy + 1e-10))
+    return b.per_level([np.log(total + 1e-10) for total in b.wavelet_sum_energy])
 
 
 def _wv(b: _Batch) -> np.ndarray:
-    e, starts, sizes, _ = b._wavelets
-    mean = b.wavelet_sum_energy / sizes
-    dev = e - np.repeat(mean, sizes, axis=1)
-    return b.per_level(np.log(np.add.reduceat(dev * dev, starts, axis=1) / sizes + 1e-10))
+    out = []
+    for e, total in zip(b._wavelets, b.wavelet_sum_energy):
+        dev = e - total / len(e)
+        out.append(np.log(np.einsum("ij,ij->j", dev, dev) / len(e) + 1e-10))
+    return b.per_level(out)
 
 
 def _wwl(b: _Batch) -> np.ndarray:
-    e, starts, _, _ = b._wavelets
-    d = np.abs(np.diff(e, axis=1))
-    d[:, starts[1:] - 1] = 0.0  # differences across two levels' arrays do not count
-    return b.per_level(np.log(np.add.reduceat(d, starts, axis=1) + 1e-10))
+    return b.per_level([np.log(np.abs(np.diff(e, axis=0)).sum(axis=0) + 1e-10) for e in b._wavelets])
 
 
 def _went(b: _Batch) -> np.ndarray:
     # -sum p log p with p = e / E  ==  log E - sum(e log e) / E  (one division per level, not
     # per coefficient; a zero coefficient gives nan like LibEMG's 0 * log 0 -> 0 after cleaning)
-    e, starts, _, _ = b._wavelets
-    total = b.wavelet_sum_energy
-    return b.per_level(np.log(total) - np.add.reduceat(e * np.log(e), starts, axis=1) / total)
+    return b.per_level([
+        np.log(total) - np.einsum("ij,ij->j", e, np.log(e)) / total
+        for e, total in zip(b._wavelets, b.wavelet_sum_energy)
+    ])
 
 
 def _row_max(x: np.ndarray) -> np.ndarray:
