@@ -15,9 +15,6 @@ import numpy as np
 #: series handled together: the (samples, block) buffers stay in L1, the lanes fill SIMD registers
 BLOCK = 64
 
-#: taps of the sym8 filters (a constant, so the compiler unrolls the tap loop)
-SYM8_TAPS = 16
-
 _TINY = np.finfo(np.float64).tiny  # librosa's util.tiny(den) for float64
 
 
@@ -218,6 +215,7 @@ def dwt_cascade(x, lo, hi, tap_filter, tap_pos, level_lengths, n_total):  # prag
 
     level_lengths[l] is the input length of level l (level_lengths[0] = n, the last entry the
     length of cA_L); the tap tables of level l sit at rows [sum of earlier n_out, + n_out).
+    Filters of 16 taps (sym8): the taps are written out one by one below.
     """
     n_series, n = x.shape
     n_levels = level_lengths.shape[0] - 1

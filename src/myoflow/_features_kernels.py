@@ -97,7 +97,8 @@ def pywt_taps(n_in: int, flen: int = len(SYM8_DEC_LO)) -> tuple[np.ndarray, np.n
 
 @lru_cache(maxsize=32)
 def _cascade_tables(n: int, level: int):
-    """Stacked tap tables of a whole wavedec and the input length of every level."""
+    """Stacked tap tables of a whole wavedec, the input length of every level, and the bounds
+    of [cA_level, cD_level, ..., cD_1] in the packed coefficients."""
     lengths = [n]
     filters, positions = [], []
     for _ in range(level):
@@ -105,7 +106,9 @@ def _cascade_tables(n: int, level: int):
         filters.append(f)
         positions.append(p)
         lengths.append(f.shape[0])
-    return np.vstack(filters), np.vstack(positions), np.array(lengths, dtype=np.int64)
+    sizes = [lengths[-1]] + lengths[:0:-1]
+    bounds = tuple(int(v) for v in np.cumsum([0] + sizes))
+    return np.vstack(filters), np.vstack(positions), np.array(lengths, dtype=np.int64), bounds
 
 
 def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -118,9 +121,7 @@ def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]
     """
     from ._features_jit import dwt_cascade
 
-    filters, positions, lengths = _cascade_tables(x.shape[-1], level)
-    sizes = [int(lengths[-1])] + [int(v) for v in lengths[:0:-1]]
-    bounds = tuple(int(v) for v in np.cumsum([0] + sizes))
+    filters, positions, lengths, bounds = _cascade_tables(x.shape[-1], level)
     flat = np.ascontiguousarray(x, dtype=np.float64)
     coeffs = dwt_cascade(flat, SYM8_DEC_LO, SYM8_DEC_HI, filters, positions, lengths, bounds[-1])
     return coeffs, bounds

@@ -80,10 +80,11 @@ def _nextpow2(n: int) -> int:
 class _Batch:
     """Windows (W, C, n) float64 and the intermediates several features share, computed once."""
 
-    def __init__(self, w: np.ndarray, comp_m4: float | None = None):
+    def __init__(self, w: np.ndarray, comp_m4: float | None = None, diff_sums: np.ndarray | None = None):
         self.w = w
         self.n = w.shape[2]
         self._comp_m4 = comp_m4
+        self._given_diff_sums = diff_sums  # already computed for the whole call (COMP)
         self._ar: dict[int, np.ndarray] = {}
 
     # time domain -----------------------------------------------------------------------------
@@ -106,6 +107,8 @@ class _Batch:
     @cached_property
     def _diff_sums(self):
         """sum|d1|, sum|d2|, sum d1^2, sum d2^2, each (W, C), in one compiled pass (n >= 2)."""
+        if self._given_diff_sums is not None:
+            return self._given_diff_sums
         sums = J.difference_sums(self.w.reshape(-1, self.n))
         return sums.reshape((4,) + self.w.shape[:2])
 
@@ -484,12 +487,15 @@ def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np
     if n_win == 0 or not names:
         return values, columns
     w_all = np.ascontiguousarray(windows, dtype=np.float64)
-    comp_m4 = None
+    comp_m4 = diff_sums = None
     with np.errstate(all="ignore"):
         if "COMP" in names:  # LibEMG sums this term over the whole batch (see module docstring)
-            comp_m4 = np.sum(J.difference_sums(w_all.reshape(-1, n_samples))[3]) / n_samples
+            diff_sums = J.difference_sums(w_all.reshape(-1, n_samples)).reshape(4, n_win, n_ch)
+            comp_m4 = np.sum(diff_sums[3]) / n_samples
         for start in range(0, n_win, CHUNK_WINDOWS):
-            batch = _Batch(w_all[start : start + CHUNK_WINDOWS], comp_m4=comp_m4)
+            chunk = slice(start, start + CHUNK_WINDOWS)
+            batch = _Batch(w_all[chunk], comp_m4=comp_m4,
+                           diff_sums=None if diff_sums is None else diff_sums[:, chunk])
             col = 0
             for name in names:
                 block = np.asarray(FEATURES[name].func(batch), dtype=np.float64)
