@@ -7,8 +7,9 @@ from myoflow.sets import ArraySet, read_set, write_set
 
 log = log_to_file(snakemake.log[0])
 windows = read_set(snakemake.input[0])
-with threadpool_limits(snakemake.threads):  # BLAS threads beyond the job's slow the wavelet features
-    values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group)
+with threadpool_limits(snakemake.threads):  # no BLAS threads beyond the job's
+    values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group,
+                                     threads=snakemake.threads)
 log.info("%s: %d windows x %d features", snakemake.wildcards.group, *values.shape)
 write_set(snakemake.output[0], ArraySet(
     {"features": values}, windows.meta,

@@ -421,3 +421,54 @@ def test_compiled_kernels_match_numpy_across_block_edges(n_samples):
         half = power.sum(axis=1) / 2
         bins = J.median_frequency_bins(power, power.sum(axis=1))
         np.testing.assert_array_equal(bins, np.argmax(np.cumsum(power, axis=1) > half[:, None], axis=1))
+
+
+@pytest.mark.parametrize("n_samples", [16, 40, 257])
+def test_wavelet_kernel_across_block_edges_and_special_values(n_samples):
+    """The fused sym8 kernel walks series in blocks of 128: its coefficients against the
+    np.convolve transform, its per-level statistics against numpy on those coefficients, and the
+    lanes where the entropy needs numpy's log (zero, subnormal, huge energies, NaN)."""
+    from myoflow._features_kernels import WAVELET_STATS, wavedec_sym8, wavelet_energy_stats
+
+    rng = np.random.default_rng(n_samples)
+    for n_series in (1, 127, 128, 129, 300):
+        x = rng.standard_normal((n_series, n_samples)) * 10.0 ** rng.uniform(-3, 3, (n_series, 1))
+        x[n_series // 3] = 0.0  # every energy 0: entropy nan (LibEMG's 0 * log 0)
+        x[n_series // 2] = 1e-160 * rng.standard_normal(n_samples)  # subnormal energies
+        x[-1] = 1e150 * rng.standard_normal(n_samples)  # energies near float64's largest
+        if n_series > 2:
+            x[1, 3] = np.nan
+        coeffs, bounds = wavedec_sym8(x, 7)
+        for s in (0, n_series - 1):
+            ref = np.concatenate(_wavedec_reference(x[s]))
+            np.testing.assert_allclose(coeffs[:, s], ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+        stats = wavelet_energy_stats(x, 7, WAVELET_STATS[1:])
+        with np.errstate(all="ignore"):
+            for lvl, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+                e = coeffs[lo:hi] ** 2
+                total = e.sum(axis=0)
+                p = e / total
+                expected = [total, ((e - total / (hi - lo)) ** 2).sum(axis=0),
+                            np.abs(np.diff(e, axis=0)).sum(axis=0), -(p * np.log(p)).sum(axis=0)]
+                for row, name in enumerate(WAVELET_STATS):
+                    np.testing.assert_allclose(stats[row, lvl], expected[row], rtol=1e-9, atol=0,
+                                               equal_nan=True, err_msg=f"{name} level {lvl}")
+
+
+def test_threads_do_not_change_results_and_bad_counts_are_named():
+    w = np.random.default_rng(10).standard_normal((37, 3, 40))
+    one, names = extract_features(w, LIBEMG_FEATURES + ["AR9"], threads=1)
+    for threads in (2, 3):
+        monkeypatched = extract_features(w, LIBEMG_FEATURES + ["AR9"], threads=threads)
+        np.testing.assert_array_equal(one, monkeypatched[0])
+        assert monkeypatched[1] == names
+    with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
+        extract_features(w, ["MAV"], threads=0)
+
+
+def test_values_beyond_float32_become_zero_like_nan():
+    w = np.zeros((2, 1, 8))
+    w[0, 0] = 1e30  # ISD = sum x^2 = 8e60: finite in float64, not in float32
+    w[1, 0] = 2.0
+    values, _ = extract_features(w, ["ISD", "MAV"])
+    assert values.tolist() == [[0.0, np.float32(1e30)], [32.0, 2.0]]

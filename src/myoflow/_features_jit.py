@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 #: series handled together: the (samples, block) buffers stay in L1, the lanes fill SIMD registers
 BLOCK = 64
@@ -204,59 +207,193 @@ def difference_counts(x, ssc_threshold, wamp_threshold):  # pragma: no cover - c
     return out
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def dwt_cascade(x, lo, hi, tap_filter, tap_pos, level_lengths, n_total):  # pragma: no cover
-    """``pywt.wavedec`` of every row of x (S, n) with the filters lo/hi, packed (n_total, S) --
-    coefficients along the first axis, series along the second -- as [cA_L, cD_L, ..., cD_1],
-    bit for bit: each output is pywt's sequential sum of
-    ``filter[f] * input[p]`` over its taps in pywt's order (``tap_filter``/``tap_pos`` per level,
-    from :func:`myoflow._features_kernels.pywt_taps`), and each level reads the rounded
-    approximation of the level before, as pywt's cascade does.
+# ---------------------------------------------------------------------------------------------
+# Wavelet features: the sym8 cascade and per-level statistics of its energies, fused
+# ---------------------------------------------------------------------------------------------
 
-    level_lengths[l] is the input length of level l (level_lengths[0] = n, the last entry the
-    length of cA_L); the tap tables of level l sit at rows [sum of earlier n_out, + n_out).
-    Filters of 16 taps (sym8): the taps are written out one by one below.
+#: series per block of the wavelet kernel: more lanes amortise the per-output tap set-up; the
+#: level-1 buffers of 40-sample windows (cur 40 rows, next/details 27 rows) stay in L1/L2
+WAVELET_BLOCK = 128
+
+# log m for m in [sqrt(2)/2, sqrt(2)) as 2 atanh(s), s = (m - 1) / (m + 1): 2s + s R(s^2), R
+# fdlibm's minimax polynomial (e_log.c, |R error| < 2^-58.45); within 2 ulp of numpy's log
+# without a libm call, so the lane loop vectorises
+_LN2 = 0.6931471805599453
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_SQRT2 = 1.4142135623730951
+_MANTISSA = 0x000FFFFFFFFFFFFF
+_EXPONENT_ONE = 0x3FF0000000000000
+_NORMAL_MIN = 2.2250738585072014e-308
+_TINY_TOTAL = 2.0 ** -960  # a level's energy below this: its e log e terms may be subnormal
+_TINY_TOTAL_BIASED = 1023 - 960 - 1  # its biased exponent, less one as computed below
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (a register bitcast)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bits_float(typingctx, b):
+    """The float64 whose IEEE-754 bits are the int64 b."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+# FMA contraction is allowed in the log only (it stays within 2 ulp either way): the energies,
+# their differences and deviations are rounded as LibEMG's numpy rounds them, which decides
+# WWL and WV where they cancel (constant windows); LLVM inlines this into the lane loop
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _log_normal(e):  # pragma: no cover - compiled; tested through features.WENT
+    """log(e) for a positive normal float64 e: e = m 2^k, log e = k log 2 + log m."""
+    bits = _float_bits(e)
+    k = float(((bits >> 52) & 0x7FF) - 1023)
+    m = _bits_float((bits & _MANTISSA) | _EXPONENT_ONE)
+    if m > _SQRT2:
+        m = m * 0.5
+        k = k + 1.0
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    r = z * (_LG1 + z * (_LG2 + z * (_LG3 + z * (_LG4 + z * (_LG5 + z * (_LG6 + z * _LG7))))))
+    return k * _LN2 + (s * r + (s + s))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _energy_stats(c, n_rows, want, lvl, s0, nb, stats, acc, log_e):  # pragma: no cover - compiled
+    """Statistics of the energies e = c**2 of one level, rows [0, n_rows) of c (rows, block),
+    into stats[:, lvl, s0:s0+nb]: sum e; if want[0], sum (e - mean e)**2; if want[1],
+    sum |e[o] - e[o-1]|; if want[2], the entropy -sum p log p of p = e / sum e (a zero energy
+    gives nan, like LibEMG's 0 * log 0)."""
+    block = c.shape[1]
+    for j in range(block):
+        acc[0, j] = 0.0
+    for o in range(n_rows):
+        for j in range(block):
+            acc[0, j] += c[o, j] * c[o, j]
+    if want[0]:
+        for j in range(block):
+            acc[1, j] = 0.0
+            log_e[j] = acc[0, j] / n_rows  # the level's mean energy
+        for o in range(n_rows):
+            for j in range(block):
+                dev = c[o, j] * c[o, j] - log_e[j]
+                acc[1, j] += dev * dev
+    if want[1]:
+        for j in range(block):
+            acc[2, j] = 0.0
+        for o in range(1, n_rows):
+            for j in range(block):
+                acc[2, j] += abs(c[o, j] * c[o, j] - c[o - 1, j] * c[o - 1, j])
+    if want[2]:
+        for j in range(block):
+            acc[3, j] = 0.0
+        for o in range(n_rows):
+            special = 0
+            for j in range(block):
+                e = c[o, j] * c[o, j]
+                # 0, subnormal, inf, nan: numpy's log below, outside the vectorised loop
+                biased = ((_float_bits(e) >> 52) & 0x7FF) - 1
+                special += (biased < 0) | (biased >= 0x7FE)
+                log_e[j] = _log_normal(e)
+            if special:
+                for j in range(block):
+                    e = c[o, j] * c[o, j]
+                    if not (_NORMAL_MIN <= e <= 1.7976931348623157e308):
+                        log_e[j] = np.log(e)
+            for j in range(block):
+                acc[3, j] += c[o, j] * c[o, j] * log_e[j]
+        # the entropy -sum p log p, p = e / E, as log E - (sum e log e) / E; where E is tiny
+        # (e log e would be subnormal, with few significant bits), zero or not finite, by
+        # LibEMG's own formula instead
+        special = 0
+        for j in range(block):
+            biased = ((_float_bits(acc[0, j]) >> 52) & 0x7FF) - 1
+            special += (biased < _TINY_TOTAL_BIASED) | (biased >= 0x7FE)
+            log_e[j] = _log_normal(acc[0, j])
+        for j in range(block):
+            acc[3, j] = log_e[j] - acc[3, j] / acc[0, j]
+        if special:
+            for j in range(block):
+                total = acc[0, j]
+                if not (_TINY_TOTAL <= total <= 1.7976931348623157e308):
+                    entropy = 0.0
+                    for o in range(n_rows):
+                        p = c[o, j] * c[o, j] / total
+                        entropy -= p * np.log(p)
+                    acc[3, j] = entropy
+    for q in range(4):
+        if q == 0 or want[q - 1]:
+            for j in range(nb):
+                stats[q, lvl, s0 + j] = acc[q, j]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def wavelet_energy_stats(x, tap_lo, tap_hi, tap_pos, level_lengths, want, stats, coeffs):  # pragma: no cover
+    """The sym8 ``pywt.wavedec`` of every row of x (S, n) and, per level, statistics of its
+    energies e = c**2 (:func:`_energy_stats`), into stats (4, levels + 1, S) in pywt's list
+    order [cA_L, cD_L, ..., cD_1]; rows of statistics not in ``want`` are left as they are.
+    If coeffs is an array (n_total, S), the coefficients themselves go there, packed in the
+    same order (for tests); with None they are never stored.
+
+    The transform is bit for bit pywt's: each output is pywt's sequential sum of
+    ``filter[f] * input[p]`` over its taps in pywt's order (tap_lo/tap_hi/tap_pos per output
+    row, from :func:`myoflow._features_kernels.pywt_taps`), each level reading the rounded
+    approximation of the level before. level_lengths[l] is the input length of level l (the
+    last entry the length of cA_L); the taps of level l sit at rows [sum of earlier n_out,
+    + n_out). Filters of 16 taps (sym8): the taps are written out one by one below.
     """
     n_series, n = x.shape
     n_levels = level_lengths.shape[0] - 1
-    out = np.empty((n_total, n_series))
+    block = WAVELET_BLOCK
     rows = level_lengths.max()  # a level's output outgrows its input when it is short
-    cur = np.empty((rows, BLOCK))
-    nxt = np.empty((rows, BLOCK))
-    details = np.empty((n_total, BLOCK))  # the block's detail coefficients, packed columns
-    for s0 in range(0, n_series, BLOCK):
-        nb = min(BLOCK, n_series - s0)
+    cur = np.empty((rows, block))
+    nxt = np.empty((rows, block))
+    det = np.empty((rows, block))
+    acc = np.empty((4, block))
+    log_e = np.empty(block)
+    for s0 in range(0, n_series, block):
+        nb = min(block, n_series - s0)
         for j in range(nb):
             for t in range(n):
                 cur[t, j] = x[s0 + j, t]
-        for j in range(nb, BLOCK):  # a last, partial block: idle lanes compute on zeros
+        for j in range(nb, block):  # a last, partial block: idle lanes compute on ones
             for t in range(n):
-                cur[t, j] = 0.0
+                cur[t, j] = 1.0
         row = 0
-        col_d = n_total  # details fill the packed row from the right: cD_1 last
+        col_d = 0 if coeffs is None else coeffs.shape[0]  # details fill coeffs from the end
         for lev in range(n_levels):
             n_out = level_lengths[lev + 1]
-            col_d -= n_out
             for o in range(n_out):
                 r = row + o
-                l0, h0, p0 = lo[tap_filter[r, 0]], hi[tap_filter[r, 0]], tap_pos[r, 0]
-                l1, h1, p1 = lo[tap_filter[r, 1]], hi[tap_filter[r, 1]], tap_pos[r, 1]
-                l2, h2, p2 = lo[tap_filter[r, 2]], hi[tap_filter[r, 2]], tap_pos[r, 2]
-                l3, h3, p3 = lo[tap_filter[r, 3]], hi[tap_filter[r, 3]], tap_pos[r, 3]
-                l4, h4, p4 = lo[tap_filter[r, 4]], hi[tap_filter[r, 4]], tap_pos[r, 4]
-                l5, h5, p5 = lo[tap_filter[r, 5]], hi[tap_filter[r, 5]], tap_pos[r, 5]
-                l6, h6, p6 = lo[tap_filter[r, 6]], hi[tap_filter[r, 6]], tap_pos[r, 6]
-                l7, h7, p7 = lo[tap_filter[r, 7]], hi[tap_filter[r, 7]], tap_pos[r, 7]
-                l8, h8, p8 = lo[tap_filter[r, 8]], hi[tap_filter[r, 8]], tap_pos[r, 8]
-                l9, h9, p9 = lo[tap_filter[r, 9]], hi[tap_filter[r, 9]], tap_pos[r, 9]
-                l10, h10, p10 = lo[tap_filter[r, 10]], hi[tap_filter[r, 10]], tap_pos[r, 10]
-                l11, h11, p11 = lo[tap_filter[r, 11]], hi[tap_filter[r, 11]], tap_pos[r, 11]
-                l12, h12, p12 = lo[tap_filter[r, 12]], hi[tap_filter[r, 12]], tap_pos[r, 12]
-                l13, h13, p13 = lo[tap_filter[r, 13]], hi[tap_filter[r, 13]], tap_pos[r, 13]
-                l14, h14, p14 = lo[tap_filter[r, 14]], hi[tap_filter[r, 14]], tap_pos[r, 14]
-                l15, h15, p15 = lo[tap_filter[r, 15]], hi[tap_filter[r, 15]], tap_pos[r, 15]
+                l0, h0, p0 = tap_lo[r, 0], tap_hi[r, 0], tap_pos[r, 0]
+                l1, h1, p1 = tap_lo[r, 1], tap_hi[r, 1], tap_pos[r, 1]
+                l2, h2, p2 = tap_lo[r, 2], tap_hi[r, 2], tap_pos[r, 2]
+                l3, h3, p3 = tap_lo[r, 3], tap_hi[r, 3], tap_pos[r, 3]
+                l4, h4, p4 = tap_lo[r, 4], tap_hi[r, 4], tap_pos[r, 4]
+                l5, h5, p5 = tap_lo[r, 5], tap_hi[r, 5], tap_pos[r, 5]
+                l6, h6, p6 = tap_lo[r, 6], tap_hi[r, 6], tap_pos[r, 6]
+                l7, h7, p7 = tap_lo[r, 7], tap_hi[r, 7], tap_pos[r, 7]
+                l8, h8, p8 = tap_lo[r, 8], tap_hi[r, 8], tap_pos[r, 8]
+                l9, h9, p9 = tap_lo[r, 9], tap_hi[r, 9], tap_pos[r, 9]
+                l10, h10, p10 = tap_lo[r, 10], tap_hi[r, 10], tap_pos[r, 10]
+                l11, h11, p11 = tap_lo[r, 11], tap_hi[r, 11], tap_pos[r, 11]
+                l12, h12, p12 = tap_lo[r, 12], tap_hi[r, 12], tap_pos[r, 12]
+                l13, h13, p13 = tap_lo[r, 13], tap_hi[r, 13], tap_pos[r, 13]
+                l14, h14, p14 = tap_lo[r, 14], tap_hi[r, 14], tap_pos[r, 14]
+                l15, h15, p15 = tap_lo[r, 15], tap_hi[r, 15], tap_pos[r, 15]
                 # written out tap by tap, in pywt's order: the lane loop vectorises
-                for j in range(BLOCK):
+                for j in range(block):
                     v = cur[p0, j]
                     a = 0.0 + l0 * v
                     d = 0.0 + h0 * v
@@ -306,14 +443,18 @@ def dwt_cascade(x, lo, hi, tap_filter, tap_pos, level_lengths, n_total):  # prag
                     a += l15 * v
                     d += h15 * v
                     nxt[o, j] = a
-                    details[col_d + o, j] = d
+                    det[o, j] = d
             row += n_out
+            _energy_stats(det, n_out, want, n_levels - lev, s0, nb, stats, acc, log_e)
+            if coeffs is not None:
+                col_d -= n_out
+                for o in range(n_out):
+                    for j in range(nb):
+                        coeffs[col_d + o, s0 + j] = det[o, j]
             cur, nxt = nxt, cur
         n_last = level_lengths[n_levels]
-        for o in range(n_last):
-            for j in range(nb):
-                out[o, s0 + j] = cur[o, j]
-        for o in range(n_last, n_total):
-            for j in range(nb):
-                out[o, s0 + j] = details[o, j]
-    return out
+        _energy_stats(cur, n_last, want, 0, s0, nb, stats, acc, log_e)
+        if coeffs is not None:
+            for o in range(n_last):
+                for j in range(nb):
+                    coeffs[o, s0 + j] = cur[o, j]

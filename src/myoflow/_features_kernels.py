@@ -5,7 +5,8 @@ operation where rounding could matter, but over all windows and channels at once
 
 * :func:`cepstral_from_ar` -- LibEMG's CC recursion (AR itself is compiled: :mod:`._features_jit`),
 * :func:`lmoment_l2` -- LibEMG's ``__lmom(signal, 2)`` (LS),
-* :func:`wavedec_sym8` -- ``pywt.wavedec(x, 'sym8', level, mode='symmetric')``, bit for bit (WENG/WV/WWL/WENT),
+* :func:`wavelet_energy_stats` -- per-level energy statistics of ``pywt.wavedec(x, 'sym8', level,
+  mode='symmetric')``, whose coefficients (:func:`wavedec_sym8`) are pywt's bit for bit (WENG/WV/WWL/WENT),
 * :func:`sample_entropy`, :func:`fuzzy_entropy` -- LibEMG's SAMPEN / FUZZYEN.
 """
 
@@ -97,8 +98,9 @@ def pywt_taps(n_in: int, flen: int = len(SYM8_DEC_LO)) -> tuple[np.ndarray, np.n
 
 @lru_cache(maxsize=32)
 def _cascade_tables(n: int, level: int):
-    """Stacked tap tables of a whole wavedec, the input length of every level, and the bounds
-    of [cA_level, cD_level, ..., cD_1] in the packed coefficients."""
+    """Tap tables of a whole wavedec, stacked over its levels -- per output row the 16 filter
+    values (low- and high-pass) and input positions, in pywt's order -- the input length of
+    every level, and the bounds of [cA_level, cD_level, ..., cD_1] in the packed coefficients."""
     lengths = [n]
     filters, positions = [], []
     for _ in range(level):
@@ -108,22 +110,49 @@ def _cascade_tables(n: int, level: int):
         lengths.append(f.shape[0])
     sizes = [lengths[-1]] + lengths[:0:-1]
     bounds = tuple(int(v) for v in np.cumsum([0] + sizes))
-    return np.vstack(filters), np.vstack(positions), np.array(lengths, dtype=np.int64), bounds
+    taps = np.vstack(filters)
+    return (SYM8_DEC_LO[taps], SYM8_DEC_HI[taps], np.vstack(positions),
+            np.array(lengths, dtype=np.int64), bounds)
+
+
+#: the per-level statistics :func:`wavelet_energy_stats` returns, by row
+WAVELET_STATS = ("sum", "sum_sq_dev", "sum_abs_diff", "entropy")
+
+
+def wavelet_energy_stats(x: np.ndarray, level: int, want=WAVELET_STATS[1:]) -> np.ndarray:
+    """Per-level statistics of the energies e = c**2 of ``pywt.wavedec(x, 'sym8', level)`` of
+    the series x (S, n), without storing the coefficients (compiled:
+    :func:`myoflow._features_jit.wavelet_energy_stats`; the transform is pywt's, bit for bit).
+
+    Returns (4, level + 1, S), levels in pywt's list order [cA_level, cD_level, ..., cD_1],
+    rows as named in :data:`WAVELET_STATS`: sum e, sum (e - mean e)**2, sum |diff e|, and
+    the entropy -sum p log p with p = e / sum e. The first is always computed, the others only if named in ``want`` (else
+    their rows are undefined).
+    """
+    from ._features_jit import wavelet_energy_stats as kernel
+
+    tap_lo, tap_hi, positions, lengths, _ = _cascade_tables(x.shape[-1], level)
+    flags = np.array([name in want for name in WAVELET_STATS[1:]], dtype=np.int64)
+    stats = np.empty((len(WAVELET_STATS), level + 1, x.shape[0]))  # numpy's allocator: huge pages
+    kernel(np.ascontiguousarray(x, dtype=np.float64), tap_lo, tap_hi, positions, lengths, flags, stats, None)
+    return stats
 
 
 def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """``pywt.wavedec(x, 'sym8', level=level, mode='symmetric', axis=-1)`` of the series x
-    (S, n), bit for bit (compiled: :func:`myoflow._features_jit.dwt_cascade`).
+    (S, n), bit for bit, by the cascade of :func:`wavelet_energy_stats`.
 
     Returns the coefficients packed (total, S) -- [cA_level, cD_level, ..., cD_1] along the
     first axis -- and the bounds of those arrays along it. Like pywt (which only warns), any
     level is allowed, however short the series.
     """
-    from ._features_jit import dwt_cascade
+    from ._features_jit import wavelet_energy_stats as kernel
 
-    filters, positions, lengths, bounds = _cascade_tables(x.shape[-1], level)
-    flat = np.ascontiguousarray(x, dtype=np.float64)
-    coeffs = dwt_cascade(flat, SYM8_DEC_LO, SYM8_DEC_HI, filters, positions, lengths, bounds[-1])
+    tap_lo, tap_hi, positions, lengths, bounds = _cascade_tables(x.shape[-1], level)
+    stats = np.empty((len(WAVELET_STATS), level + 1, x.shape[0]))
+    coeffs = np.empty((bounds[-1], x.shape[0]))
+    no_stats = np.zeros(len(WAVELET_STATS) - 1, dtype=np.int64)
+    kernel(np.ascontiguousarray(x, dtype=np.float64), tap_lo, tap_hi, positions, lengths, no_stats, stats, coeffs)
     return coeffs, bounds
 
 

@@ -45,7 +45,8 @@ a window depends on the batch it is computed in; ``MDF`` of an all-zero window i
 from __future__ import annotations
 
 import math
-from functools import cached_property
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -73,6 +74,24 @@ DFTR_BANDS = sum(f < FS / 2 for f in DFTR_UPPER_FREQS)
 EPS = np.spacing(1)
 
 
+class cached_property:  # noqa: N801 - a drop-in for functools.cached_property
+    """``functools.cached_property`` without its lock: before Python 3.12 that lock is one per
+    class, so threads computing features of different chunks would wait for each other."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)  # later reads find the instance's value
+        return value
+
+
 def _nextpow2(n: int) -> int:
     return 1 if n == 0 else 2 ** math.ceil(math.log2(n))
 
@@ -80,9 +99,11 @@ def _nextpow2(n: int) -> int:
 class _Batch:
     """Windows (W, C, n) float64 and the intermediates several features share, computed once."""
 
-    def __init__(self, w: np.ndarray, comp_m4: float | None = None, diff_sums: np.ndarray | None = None):
+    def __init__(self, w: np.ndarray, comp_m4: float | None = None, diff_sums: np.ndarray | None = None,
+                 features: frozenset[str] | None = None):
         self.w = w
         self.n = w.shape[2]
+        self._features = features  # the features to be asked for (None: any)
         self._comp_m4 = comp_m4
         self._given_diff_sums = diff_sums  # already computed for the whole call (COMP)
         self._ar: dict[int, np.ndarray] = {}
@@ -197,24 +218,27 @@ class _Batch:
             self._ar[order] = a.reshape(self.w.shape[0], order * self.w.shape[1])
         return self._ar[order]
 
-    # wavelets: all coefficients of every series, (total, W*C), the levels at `bounds` along
-    # the first axis; energies e = c**2
+    # wavelets: per-level statistics of the sym8 energies e = c**2 of every series, one
+    # compiled pass for WENG/WV/WWL/WENT together (the coefficients are never stored)
     @cached_property
-    def _wavelets(self):
-        """The energies e = c**2 of each level, (size, W*C) arrays: the series along the second
-        (contiguous) axis, so the per-level sums below add whole rows."""
-        coeffs, bounds = K.wavedec_sym8(self.w.reshape(-1, self.n), WAVELET_LEVEL)
-        energy = coeffs * coeffs
-        return [energy[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    def wavelet_stats(self):
+        """(4, levels, W*C): sum e, sum (e - mean)^2, sum |diff e|, entropy of e / sum e per level,
+        levels in pywt's list order; the last three only where a feature asked needs them."""
+        needs = {"WV": "sum_sq_dev", "WWL": "sum_abs_diff", "WENT": "entropy"}
+        want = [stat for name, stat in needs.items() if self._features is None or name in self._features]
+        return K.wavelet_energy_stats(self.w.reshape(-1, self.n), WAVELET_LEVEL, want)
 
-    def per_level(self, per_level: list[np.ndarray]) -> np.ndarray:
-        """A (W*C,) array per level -> LibEMG's hstack layout (W, levels*C), level-major."""
+    @property
+    def wavelet_level_sizes(self) -> np.ndarray:
+        """Number of coefficients of each level, (levels, 1)."""
+        bounds = K._cascade_tables(self.n, WAVELET_LEVEL)[-1]
+        return np.diff(bounds).astype(np.float64)[:, None]
+
+    def per_level(self, per_level: np.ndarray) -> np.ndarray:
+        """(levels, W*C) -> LibEMG's hstack layout, level-major: a (W, levels, C) view, which
+        extract_features copies straight into its (W, levels*C) columns."""
         n_win, n_ch = self.w.shape[:2]
-        return np.stack(per_level).reshape(-1, n_win, n_ch).transpose(1, 0, 2).reshape(n_win, -1)
-
-    @cached_property
-    def wavelet_sum_energy(self):
-        return [e.sum(axis=0) for e in self._wavelets]
+        return per_level.reshape(-1, n_win, n_ch).transpose(1, 0, 2)
 
 
 def _tdpsd(b: _Batch, closure: Callable[[_Batch], np.ndarray]) -> np.ndarray:
@@ -286,28 +310,21 @@ def _mavslp(b: _Batch) -> np.ndarray:
 
 
 def _weng(b: _Batch) -> np.ndarray:
-    return b.per_level([np.log(total + 1e-10) for total in b.wavelet_sum_energy])
+    return b.per_level(np.log(b.wavelet_stats[0] + 1e-10))
 
 
 def _wv(b: _Batch) -> np.ndarray:
-    out = []
-    for e, total in zip(b._wavelets, b.wavelet_sum_energy):
-        dev = e - total / len(e)
-        out.append(np.log(np.einsum("ij,ij->j", dev, dev) / len(e) + 1e-10))
-    return b.per_level(out)
+    return b.per_level(np.log(b.wavelet_stats[1] / b.wavelet_level_sizes + 1e-10))
 
 
 def _wwl(b: _Batch) -> np.ndarray:
-    return b.per_level([np.log(np.abs(np.diff(e, axis=0)).sum(axis=0) + 1e-10) for e in b._wavelets])
+    return b.per_level(np.log(b.wavelet_stats[2] + 1e-10))
 
 
 def _went(b: _Batch) -> np.ndarray:
-    # -sum p log p with p = e / E  ==  log E - sum(e log e) / E  (one division per level, not
-    # per coefficient; a zero coefficient gives nan like LibEMG's 0 * log 0 -> 0 after cleaning)
-    return b.per_level([
-        np.log(total) - np.einsum("ij,ij->j", e, np.log(e)) / total
-        for e, total in zip(b._wavelets, b.wavelet_sum_energy)
-    ])
+    # -sum p log p with p = e / E, computed as log E - sum(e log e) / E (one division per
+    # level, not per coefficient); a zero coefficient gives nan like LibEMG's 0 * log 0
+    return b.per_level(b.wavelet_stats[3])
 
 
 def _row_max(x: np.ndarray) -> np.ndarray:
@@ -458,17 +475,33 @@ def column_names(name: str, n_channels: int) -> list[str]:
     return [f"{name}_{k}_ch{i}-{j}" for k in range(feat.n_values) for i, j in pairs]
 
 
-#: windows per internal chunk: bounds memory and keeps intermediates cache-friendly
-CHUNK_WINDOWS = 4096
+#: windows per internal chunk: bounds memory and keeps intermediates cache-friendly; at this
+#: size (2.6 MB per float64 array of 8 x 40 windows) malloc reuses freed memory instead of
+#: mapping fresh pages (a page fault per 4 KiB costs more than the arithmetic)
+CHUNK_WINDOWS = 1024
 
 
-def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np.ndarray, list[str]]:
+def available_threads() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a SLURM allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def extract_features(
+    windows: np.ndarray, features: str | list[str], threads: int | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Compute features of windows (windows, channels, samples).
+
+    ``threads`` chunks of windows are computed at once (default: every CPU the process may
+    use); the result does not depend on it.
 
     Returns
     -------
     values : np.ndarray
-        float32 (windows, columns), feature-major; NaN/inf replaced by 0.
+        float32 (windows, columns), feature-major; NaN/inf (and values beyond float32's
+        range) replaced by 0.
     names : list[str]
         one per column: ``<FEATURE>_ch<c>``, or ``<FEATURE>_<k>_ch<c>`` for features with
         several values per channel (see the module docstring).
@@ -477,6 +510,9 @@ def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np
     if windows.ndim != 3:
         raise ValueError(f"windows must be 3-D (windows, channels, samples), got shape {windows.shape}")
     names = resolve_features(features)
+    threads = available_threads() if threads is None else int(threads)
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
     n_win, n_ch, n_samples = windows.shape
     for name in names:
         min_len = FEATURES[name].min_length
@@ -486,27 +522,46 @@ def extract_features(windows: np.ndarray, features: str | list[str]) -> tuple[np
     values = np.empty((n_win, len(columns)), dtype=np.float32)
     if n_win == 0 or not names:
         return values, columns
-    w_all = np.ascontiguousarray(windows, dtype=np.float64)
     comp_m4 = diff_sums = None
-    with np.errstate(all="ignore"):
-        if "COMP" in names:  # LibEMG sums this term over the whole batch (see module docstring)
-            diff_sums = J.difference_sums(w_all.reshape(-1, n_samples)).reshape(4, n_win, n_ch)
+    if "COMP" in names:  # LibEMG sums this term over the whole batch (see module docstring)
+        windows = np.ascontiguousarray(windows, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            diff_sums = J.difference_sums(windows.reshape(-1, n_samples)).reshape(4, n_win, n_ch)
             comp_m4 = np.sum(diff_sums[3]) / n_samples
-        for start in range(0, n_win, CHUNK_WINDOWS):
-            chunk = slice(start, start + CHUNK_WINDOWS)
-            batch = _Batch(w_all[chunk], comp_m4=comp_m4,
-                           diff_sums=None if diff_sums is None else diff_sums[:, chunk])
+    # as many chunks as a multiple of the threads, each at most CHUNK_WINDOWS
+    n_chunks = threads * math.ceil(n_win / (CHUNK_WINDOWS * threads))
+    size = max(1, math.ceil(n_win / n_chunks))
+    wanted = frozenset(names)
+
+    def compute(start: int) -> None:
+        chunk = slice(start, start + size)
+        with np.errstate(all="ignore"):  # numpy's error state is per thread
+            batch = _Batch(np.ascontiguousarray(windows[chunk], dtype=np.float64), comp_m4=comp_m4,
+                           diff_sums=None if diff_sums is None else diff_sums[:, chunk], features=wanted)
             col = 0
             for name in names:
-                block = np.asarray(FEATURES[name].func(batch), dtype=np.float64)
-                block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)  # copy: may be cached
-                values[start : start + CHUNK_WINDOWS, col : col + block.shape[1]] = block
-                col += block.shape[1]
+                block = np.asarray(FEATURES[name].func(batch))  # (w, k) or a (w, levels, c) view
+                width = math.prod(block.shape[1:])
+                out = values[chunk, col : col + width]
+                np.copyto(out.reshape(block.shape), block, casting="unsafe")  # may be cached: no in-place
+                finite = np.isfinite(out)
+                if not finite.all():  # LibEMG's NaN/inf -> 0 (and beyond float32's range)
+                    out[~finite] = 0.0
+                col += width
+
+    starts = range(0, n_win, size)
+    if threads == 1 or len(starts) == 1:
+        for start in starts:
+            compute(start)
+    else:  # numpy's loops and the compiled kernels release the GIL
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in pool.map(compute, starts):
+                pass
     return values, columns
 
 
 def extract_subwindow_features(
-    windows: np.ndarray, features: str | list[str], pieces: int = 4
+    windows: np.ndarray, features: str | list[str], pieces: int = 4, threads: int | None = None
 ) -> tuple[np.ndarray, list[str]]:
     """Features per consecutive time piece of each window -> (windows, pieces, F).
 
@@ -519,5 +574,5 @@ def extract_subwindow_features(
     if n_samples % pieces:
         raise ValueError(f"window of {n_samples} samples does not split into {pieces} equal pieces")
     step = n_samples // pieces
-    parts = [extract_features(windows[:, :, i * step : (i + 1) * step], features) for i in range(pieces)]
+    parts = [extract_features(windows[:, :, i * step : (i + 1) * step], features, threads) for i in range(pieces)]
     return np.stack([p[0] for p in parts], axis=1), parts[0][1]

@@ -15,7 +15,7 @@ rule crossuser_features:
         "../../envs/data.yaml"
     group:
         "features"
-    threads: 1
+    threads: config["resources"]["feature_threads"]
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
