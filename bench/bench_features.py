@@ -17,7 +17,9 @@ LibEMG is never imported into this interpreter: the LibEMG side runs as ``python
 other venv, loading ``libemg/feature_extractor.py`` by path (so LibEMG's GUI/streamer imports are
 not needed). Windows are 8 channels x 40 samples (200 ms of Myo data), seeded. LibEMG is timed
 on as many windows as take about --libemg-seconds (its slow features would take minutes on all
-20,000): a rate in windows/s either way.
+20,000): a rate in windows/s either way. LibEMG computes on one core; myoflow on --threads
+(default: every CPU the process may use), and, when that is more than one, on one thread too:
+the table shows both rates and ratios, the goals are checked on the --threads column.
 """
 
 from __future__ import annotations
