@@ -226,8 +226,10 @@ _SQRT2 = 1.4142135623730951
 _MANTISSA = 0x000FFFFFFFFFFFFF
 _EXPONENT_ONE = 0x3FF0000000000000
 _NORMAL_MIN = 2.2250738585072014e-308
-_TINY_TOTAL = 2.0 ** -960  # a level's energy below this: its e log e terms may be subnormal
-_TINY_TOTAL_BIASED = 1023 - 960 - 1  # its biased exponent, less one as computed below
+_FLOAT_MAX = 1.7976931348623157e308
+_INF_NAN_FIELD = 0x7FF  # the exponent field of inf and nan (0: zero and subnormals)
+_TINY_TOTAL_FIELD = 63  # a level's energy below 2^(63 - 1023): its e log e may be subnormal
+_TINY_TOTAL = 2.0 ** (_TINY_TOTAL_FIELD - 1023)
 
 
 @intrinsic
@@ -236,6 +238,12 @@ def _float_bits(typingctx, x):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.IntType(64))
     return types.int64(types.float64), codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _exponent_field(x):  # pragma: no cover - compiled
+    """The 11-bit biased exponent of a float64 (its sign dropped)."""
+    return (_float_bits(x) >> 52) & 0x7FF
 
 
 @intrinsic
@@ -281,13 +289,13 @@ def _energy_stats(c, n_rows, want, lvl, s0, nb, stats, acc, log_e):  # pragma: n
             for j in range(block):
                 e = c[o, j] * c[o, j]
                 # 0, subnormal, inf, nan: numpy's log below, outside the vectorised loop
-                biased = ((_float_bits(e) >> 52) & 0x7FF) - 1
-                special += (biased < 0) | (biased >= 0x7FE)
+                field = _exponent_field(e)
+                special += (field == 0) | (field == _INF_NAN_FIELD)
                 log_e[j] = _log_normal(e)
             if special:
                 for j in range(block):
                     e = c[o, j] * c[o, j]
-                    if not (_NORMAL_MIN <= e <= 1.7976931348623157e308):
+                    if not (_NORMAL_MIN <= e <= _FLOAT_MAX):
                         log_e[j] = np.log(e)
             for j in range(block):
                 e = c[o, j] * c[o, j]
@@ -298,15 +306,15 @@ def _energy_stats(c, n_rows, want, lvl, s0, nb, stats, acc, log_e):  # pragma: n
         # LibEMG's own formula instead
         special = 0
         for j in range(block):
-            biased = ((_float_bits(acc[0, j]) >> 52) & 0x7FF) - 1
-            special += (biased < _TINY_TOTAL_BIASED) | (biased >= 0x7FE)
+            field = _exponent_field(acc[0, j])
+            special += (field < _TINY_TOTAL_FIELD) | (field == _INF_NAN_FIELD)
             log_e[j] = _log_normal(acc[0, j])
         for j in range(block):
             acc[3, j] = log_e[j] - acc[3, j] / acc[0, j]
         if special:
             for j in range(block):
                 total = acc[0, j]
-                if not (_TINY_TOTAL <= total <= 1.7976931348623157e308):
+                if not (_TINY_TOTAL <= total <= _FLOAT_MAX):
                     entropy = 0.0
                     for o in range(n_rows):
                         p = c[o, j] * c[o, j] / total

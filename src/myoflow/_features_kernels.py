@@ -126,16 +126,10 @@ def wavelet_energy_stats(x: np.ndarray, level: int, want=WAVELET_STATS[1:]) -> n
 
     Returns (4, level + 1, S), levels in pywt's list order [cA_level, cD_level, ..., cD_1],
     rows as named in :data:`WAVELET_STATS`: sum e, sum (e - mean e)**2, sum |diff e|, and
-    the entropy -sum p log p with p = e / sum e. The first is always computed, the others only if named in ``want`` (else
-    their rows are undefined).
+    the entropy -sum p log p with p = e / sum e. The first is always computed, the others only
+    if named in ``want`` (else their rows are undefined).
     """
-    from ._features_jit import wavelet_energy_stats as kernel
-
-    tap_lo, tap_hi, positions, lengths, _ = _cascade_tables(x.shape[-1], level)
-    flags = np.array([name in want for name in WAVELET_STATS[1:]], dtype=np.int64)
-    stats = np.empty((len(WAVELET_STATS), level + 1, x.shape[0]))  # numpy's allocator: huge pages
-    kernel(np.ascontiguousarray(x, dtype=np.float64), tap_lo, tap_hi, positions, lengths, flags, stats, None)
-    return stats
+    return _sym8_cascade(x, level, want, store_coefficients=False)[0]
 
 
 def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -146,14 +140,21 @@ def wavedec_sym8(x: np.ndarray, level: int) -> tuple[np.ndarray, tuple[int, ...]
     first axis -- and the bounds of those arrays along it. Like pywt (which only warns), any
     level is allowed, however short the series.
     """
+    _, coeffs, bounds = _sym8_cascade(x, level, (), store_coefficients=True)
+    return coeffs, bounds
+
+
+def _sym8_cascade(x: np.ndarray, level: int, want, store_coefficients: bool):
+    """Run the compiled cascade: (statistics, coefficients or None, level bounds). Outputs are
+    allocated here, by numpy, whose large arrays come from reused or huge pages."""
     from ._features_jit import wavelet_energy_stats as kernel
 
     tap_lo, tap_hi, positions, lengths, bounds = _cascade_tables(x.shape[-1], level)
+    flags = np.array([name in want for name in WAVELET_STATS[1:]], dtype=np.int64)
     stats = np.empty((len(WAVELET_STATS), level + 1, x.shape[0]))
-    coeffs = np.empty((bounds[-1], x.shape[0]))
-    no_stats = np.zeros(len(WAVELET_STATS) - 1, dtype=np.int64)
-    kernel(np.ascontiguousarray(x, dtype=np.float64), tap_lo, tap_hi, positions, lengths, no_stats, stats, coeffs)
-    return coeffs, bounds
+    coeffs = np.empty((bounds[-1], x.shape[0])) if store_coefficients else None
+    kernel(np.ascontiguousarray(x, dtype=np.float64), tap_lo, tap_hi, positions, lengths, flags, stats, coeffs)
+    return stats, coeffs, bounds
 
 
 # ---------------------------------------------------------------------------------------------

@@ -531,8 +531,8 @@ def extract_features(
     # as many chunks as a multiple of the threads, each at most CHUNK_WINDOWS
     n_chunks = threads * math.ceil(n_win / (CHUNK_WINDOWS * threads))
     size = max(1, math.ceil(n_win / n_chunks))
-    if n_chunks > 1:  # chunks of whole 128-series blocks of the wavelet kernel
-        step = 128 // math.gcd(128, n_ch)
+    if n_chunks > 1:  # chunks of whole series blocks of the wavelet kernel
+        step = J.WAVELET_BLOCK // math.gcd(J.WAVELET_BLOCK, n_ch)
         size = step * math.ceil(size / step)
     wanted = frozenset(names)
 
