@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test setup dry-run report lint clean real-data download
+.PHONY: run test setup dry-run report lint style clean distclean real-data download crossuser disentangle hdcnn
 
 setup: $(VENV)/.installed
 
@@ -24,10 +24,20 @@ run: setup
 dry-run: setup
 	$(BIN)/snakemake --cores $(CORES) --dry-run $(ARGS)
 
+# One study alone: `make crossuser` (= snakemake crossuser), `make disentangle`, `make hdcnn`.
+crossuser disentangle hdcnn: setup
+	$(BIN)/snakemake --cores $(CORES) $@ $(ARGS)
+
 lint: setup
 	$(BIN)/snakemake --lint
 
-test: setup
+# ruff (pyflakes, pycodestyle, bugbear) on the library, scripts, tests and benchmarks; snakefmt on
+# the rule files: both pinned in requirements.lock
+style: setup
+	$(BIN)/ruff check src scripts tests bench
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+test: style
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Extract the real offline recordings (../shared/data/*.tar.xz, or $$MYOFLOW_SHARED_DATA) into
@@ -39,8 +49,13 @@ real-data: setup
 # (e.g. `make download DATASET=myoarmband`); a config entry of that name with `source: download`
 # then uses the folder as it is. Without internet, the error says where to put the files by hand.
 download: setup
-	$(if $(DATASET),,$(error set DATASET, one of: epn612 hyser uci_myo36 myoarmband ciildata flexemg))
+	$(if $(DATASET),,$(error set DATASET, one of: $(shell $(BIN)/python -m myoflow.download names)))
 	$(BIN)/python -m myoflow.download fetch $(DATASET) resources/raw/$(DATASET)
 
+# Everything the workflow made, but not what took long to get: downloads (resources/raw/) and the
+# extracted real recordings (resources/real/) stay; `make distclean` removes those too, and .venv.
 clean:
-	rm -rf results resources logs benchmarks .snakemake
+	rm -rf results resources/synthetic logs benchmarks .snakemake
+
+distclean: clean
+	rm -rf resources $(VENV)

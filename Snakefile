@@ -1,5 +1,6 @@
 # myoflow: raw sEMG recordings -> every table and figure of three gesture-recognition studies.
-# `snakemake --cores 2` runs the default config (synthetic recordings); see README.md.
+# `snakemake --cores 2` runs the default config (synthetic recordings); `snakemake crossuser`,
+# `snakemake disentangle`, `snakemake hdcnn` run one study. See README.md.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -11,19 +12,27 @@ configfile: "config/config.yaml"
 report: "workflow/report/workflow.rst"
 
 
+# shared stages first, then one file per study holding that study's whole part of the DAG
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/windows.smk"
-include: "workflow/rules/features.smk"
-include: "workflow/rules/splits.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/crossuser.smk"
+include: "workflow/rules/disentangle.smk"
+include: "workflow/rules/hdcnn.smk"
 include: "workflow/rules/stats.smk"
-include: "workflow/rules/figures.smk"
+
+
+localrules:
+    all,
+    crossuser,
+    disentangle,
+    hdcnn,
 
 
 rule all:
+    """Every study's results and every configured dataset's recording store."""
     default_target: True
     input:
-        study_targets(),
+        rules.crossuser.input,
+        rules.disentangle.input,
+        rules.hdcnn.input,
         **dataset_targets(),

@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from myoflow import synthetic
-from myoflow.readers import get_reader
+from myoflow.datasets import get_dataset, synthetic_params, write_synthetic
 from myoflow.store import write_recording
 
 
@@ -37,13 +36,13 @@ def main() -> None:
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="myoflow-bench-"))
     raw, store = work / "raw", work / "store"
-    params = {**synthetic.default_params("epn612"), "n_training_users": args.users // 2,
-              "n_testing_users": args.users - args.users // 2,
-              "repetitions_per_gesture": args.reps, "repetition_s": args.repetition_s}
+    params = synthetic_params("epn612", {"n_training_users": args.users // 2,
+                                         "n_testing_users": args.users - args.users // 2,
+                                         "repetitions_per_gesture": args.reps, "repetition_s": args.repetition_s})
     t0 = time.perf_counter()
     # generate in a child process so its memory does not count in the conversion's peak RSS
     gen = multiprocessing.get_context("spawn").Process(
-        target=synthetic.generate_dataset, args=("epn612", raw, params, 13))
+        target=write_synthetic, args=("epn612", raw, params, 13))
     gen.start()
     gen.join()
     if gen.exitcode != 0:
@@ -52,7 +51,7 @@ def main() -> None:
     raw_mb = sum(p.stat().st_size for p in raw.rglob("*.json")) / 1e6
     print(f"generated {args.users} users, {raw_mb:.0f} MB of JSON in {t_gen:.1f} s")
 
-    reader = get_reader("epn612")
+    reader = get_dataset("epn612")
     recordings = reader.list_recordings(raw, {})
     checkpoints = {max(1, round(f * len(recordings))): f for f in (0.1, 0.5, 1.0)}
     rss_start = peak_rss_mb()

@@ -144,11 +144,11 @@ def make_degenerate_windows(n: int, seed: int, samples: int = SAMPLES) -> np.nda
 def real_windows(spec: str, n: int, seed: int, samples: int) -> np.ndarray:
     """n windows (n, channels, samples) drawn at random from the recordings of ``reader:folder``,
     in the recording's own values (int8 Myo levels, mV of an HD grid), float64."""
-    from myoflow.readers import get_reader
-    from myoflow.windows import sliding_windows
+    from myoflow.datasets import get_dataset
+    from myoflow.inputs.windowing import sliding_windows
 
     reader_name, _, folder = spec.partition(":")
-    reader = get_reader(reader_name)
+    reader = get_dataset(reader_name)
     windows = []
     for subject, session in reader.list_recordings(folder, {})[:4]:
         emg = reader.read_recording(folder, subject, session, {}).emg.astype(np.float64)

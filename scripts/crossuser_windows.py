@@ -1,8 +1,8 @@
-"""Rule crossuser_windows: sliding windows over EMG-EPN-612 repetitions."""
+"""Rule crossuser_windows: sliding windows over the repetitions of one windowing variant."""
+from myoflow.inputs.crossuser import epn_window_set
 from myoflow.logutil import log_to_file
 from myoflow.sets import write_set
 from myoflow.store import read_recording
-from myoflow.windows import epn_window_set
 
 log = log_to_file(snakemake.log[0])
 w = snakemake.params.windows
@@ -15,7 +15,7 @@ window_set = epn_window_set(
     rest_thinning=w["rest_thinning"],
     crop_raw_to_ground_truth=snakemake.params.as_published,
     # the standard variant's threshold is fitted on the training users only
-    training_subjects=[r.subject for r in recordings if r.subject < snakemake.params.n_training_users],
+    training_subjects=list(snakemake.params.training_subjects),
 )
 log.info("%d windows, label counts %s", len(window_set), window_set.meta["label"].value_counts().to_dict())
 write_set(snakemake.output[0], window_set)

@@ -1,16 +1,16 @@
-"""Rule disentangle_figure_latents: gesture / subject accuracy from pattern vs subject latents."""
+"""Rule disentangle_figure_latents: gesture / subject accuracy from pattern vs subject latents,
+one panel per input measure x latent classifier."""
 import pandas as pd
 
 from myoflow.logutil import log_to_file
-from myoflow.plots import plot_latent_accuracy
+from myoflow.plots import plot_grouped_bar_panels
 
 log = log_to_file(snakemake.log[0])
-scores = pd.read_csv(snakemake.input.scores)
+scores = pd.read_csv(snakemake.input.scores, dtype={"width": str})
 rows = scores[scores["metric"].isin(["gesture_accuracy", "subject_accuracy"])]
-table = pd.DataFrame({
-    "latent": rows["features"].str.replace("_latent", "", regex=False),
-    "target": rows["metric"].str.replace("_accuracy", "", regex=False),
-    "subject": rows["subject"],
-    "value": rows["value"],
-})
-plot_latent_accuracy(table, snakemake.output[0], title="kNN on disentangled latents")
+table = rows.assign(target=rows["metric"].str.replace("_accuracy", "", regex=False))
+plot_grouped_bar_panels(
+    table, snakemake.output[0], panel_cols=["protocol", "measure", "classifier"], group_col="target",
+    hue_col="latent", ncols=3,
+    suptitle="latent classifiers: gesture (held-out subject) and subject (held-out gestures)",
+)

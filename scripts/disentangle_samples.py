@@ -1,8 +1,8 @@
-"""Rule disentangle_samples: Hyser dynamic samples on the 16x16 electrode mosaic."""
+"""Rule disentangle_samples: Hyser dynamic samples of one input measure on the 16x16 mosaic."""
+from myoflow.inputs.disentangle import hyser_sample_set
 from myoflow.logutil import log_to_file
 from myoflow.sets import write_set
 from myoflow.store import read_recording
-from myoflow.windows import hyser_sample_set
 
 log = log_to_file(snakemake.log[0])
 p = snakemake.params
@@ -10,7 +10,7 @@ pre = dict(p.preprocess)
 pre["band_hz"] = tuple(pre["band_hz"])
 samples = hyser_sample_set(
     (read_recording(path) for path in snakemake.input.stores),
-    measure=p.measure, frame=p.frame, raw_points=p.raw_points, segment_s=p.segment_s,
+    measure=snakemake.wildcards.measure, frame=p.frame, raw_points=p.raw_points, segment_s=p.segment_s,
     keep_last_s=p.keep_last_s, envelope_window=p.envelope_window, envelope_points=p.envelope_points,
     stft_window=p.stft_window,
     physical_layout=not p.as_published,  # as published: channel vectors reshaped in storage order

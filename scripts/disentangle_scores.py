@@ -1,17 +1,16 @@
-"""Rule disentangle_scores: latent-classifier predictions -> the long score table."""
+"""Rule disentangle_scores: latent-classifier predictions of every run-sheet row -> the score table."""
 import pandas as pd
 
-from myoflow.latents import latent_scores
 from myoflow.io import atomic_path
+from myoflow.latents import latent_scores
 from myoflow.logutil import log_to_file
+from myoflow.runsheets import read_sheet, row_keys
 
 log = log_to_file(snakemake.log[0])
-p = snakemake.params
-parts = []
-for path in snakemake.input.predictions:
-    fold = int(path.rsplit("fold-", 1)[1].split(".")[0])
-    keys = {"study": p.study, "dataset": p.dataset, "variant": p.measure, "protocol": p.protocol, "fold": fold}
-    parts.append(latent_scores(pd.read_csv(path), keys))
-scores = pd.concat(parts, ignore_index=True)
+sheet = read_sheet(snakemake.input.sheet)
+predictions = {path: pd.read_csv(path) for path in sorted(set(sheet["predictions"]))}
+scores = pd.concat([latent_scores(predictions[row["predictions"]], row_keys(row))
+                    for row in sheet.to_dict("records")], ignore_index=True)
+log.info("%d score rows from %d prediction files", len(scores), len(predictions))
 with atomic_path(snakemake.output[0]) as tmp:
     scores.to_csv(tmp, index=False, float_format="%.6g")

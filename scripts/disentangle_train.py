@@ -1,5 +1,5 @@
-"""Rule disentangle_train: dual-encoder model on one LOSO fold -> latents + reconstructions."""
-from myoflow.latents import run_disentangle_fold
+"""Rule disentangle_train: dual-encoder model on one fold -> latents + reconstructions."""
+from myoflow.disentangle import run_disentangle_fold
 from myoflow.logutil import log_to_file
 from myoflow.sets import read_set, write_set
 from myoflow.splits import read_fold_table

@@ -3,11 +3,12 @@
 
 Usage: python scripts/extract_real_data.py [--data DIR] [--dest DIR] [NAME ...]
 
-Looks for ``<NAME>.tar.xz`` in ``--data`` (default: ``$MYOFLOW_SHARED_DATA`` or the repository's
-``../shared/data``) and extracts each archive's ``<NAME>/`` folder into ``--dest`` (default
-``resources/real``), giving ``resources/real/<NAME>/``. NAMES default to every known set
-(myoarmband, uci_myo36, ciildata, flexemg); an archive already extracted is skipped, a missing
-one is reported and skipped. Not a workflow rule script: run it by hand (or ``make real-data``).
+The sets are the dataset modules of :mod:`myoflow.datasets` that name an offline copy in
+``REAL_ARCHIVE`` (e.g. ``"myoarmband.tar.xz"``). Looks for that archive in ``--data`` (default:
+``$MYOFLOW_SHARED_DATA`` or the repository's ``../shared/data``) and extracts its ``<NAME>/``
+folder into ``--dest`` (default ``resources/real``), giving ``resources/real/<NAME>/``. NAMES
+default to every such set; an archive already extracted is skipped, a missing one is reported and
+skipped. Not a workflow rule script: run it by hand (or ``make real-data``).
 """
 from __future__ import annotations
 
@@ -18,8 +19,15 @@ import sys
 import tarfile
 from pathlib import Path
 
+from myoflow.datasets import DATASETS
+
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ("myoarmband", "uci_myo36", "ciildata", "flexemg")
+
+
+def real_archives() -> dict[str, str]:
+    """Dataset name -> file name of its offline archive, for every module with ``REAL_ARCHIVE``."""
+    return {name: mod.REAL_ARCHIVE for name, mod in DATASETS.items()
+            if getattr(mod, "REAL_ARCHIVE", None)}
 
 
 def default_data_dir() -> Path:
@@ -47,16 +55,19 @@ def extract(archive: Path, name: str, dest: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    archives = real_archives()
+    names = sorted(archives)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("names", nargs="*", default=list(NAMES), help=f"sets to extract (default: all of {NAMES})")
-    ap.add_argument("--data", type=Path, default=default_data_dir(), help="folder with <name>.tar.xz")
+    ap.add_argument("names", nargs="*", default=names,
+                    help=f"sets to extract (default: all of {', '.join(names)})")
+    ap.add_argument("--data", type=Path, default=default_data_dir(), help="folder with the archives")
     ap.add_argument("--dest", type=Path, default=REPO / "resources" / "real")
     args = ap.parse_args(argv)
     missing = 0
     for name in args.names:
-        if name not in NAMES:
-            ap.error(f"unknown set {name!r}; known: {', '.join(NAMES)}")
-        archive = args.data / f"{name}.tar.xz"
+        if name not in archives:
+            ap.error(f"unknown set {name!r}; known: {', '.join(names)}")
+        archive = args.data / archives[name]
         if not archive.is_file():
             print(f"skip {name}: {archive} not found", file=sys.stderr)
             missing += 1

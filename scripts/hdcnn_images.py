@@ -2,7 +2,7 @@
 from myoflow.logutil import log_to_file
 from myoflow.sets import write_set
 from myoflow.store import read_recording
-from myoflow.windows import hd_image_set
+from myoflow.inputs.hdcnn import hd_image_set
 
 log = log_to_file(snakemake.log[0])
 images = hd_image_set(

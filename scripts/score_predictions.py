@@ -1,14 +1,18 @@
-"""Rules *_scores: predictions of every fold x model -> the study's long score table."""
+"""Rules crossuser_scores, hdcnn_scores: every prediction file of the run sheet -> the long score table.
+
+Each row of the sheet names its predictions file and carries its grid keys as columns.
+"""
 import pandas as pd
 
 from myoflow.evaluation import score_predictions
 from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
+from myoflow.runsheets import read_sheet, row_keys
 
 log = log_to_file(snakemake.log[0])
-parts = []
-for path, keys in zip(snakemake.input.predictions, snakemake.params.run_keys):
-    parts.append(score_predictions(pd.read_csv(path), keys, rest_label=snakemake.params.rest_label))
+sheet = read_sheet(snakemake.input.sheet)
+parts = [score_predictions(pd.read_csv(row["predictions"]), row_keys(row), rest_label=snakemake.params.rest_label)
+         for row in sheet.to_dict("records")]
 scores = pd.concat(parts, ignore_index=True)
 log.info("%d score rows from %d prediction files", len(scores), len(parts))
 with atomic_path(snakemake.output[0]) as tmp:

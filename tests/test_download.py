@@ -13,6 +13,8 @@ import http.server
 import io
 import json
 import re
+import subprocess
+import sys
 import tarfile
 import threading
 import zipfile
@@ -22,16 +24,22 @@ import numpy as np
 import pytest
 
 from myoflow import download
+from myoflow.datasets import dataset_names, get_dataset
 from myoflow.download import (
-    SOURCES, ArchiveSource, ManualSource, PhysioNetSource, download_dataset, verify_dataset,
+    ArchiveSource, ManualSource, PhysioNetSource, ZenodoSource, download_dataset, get_source,
+    verify_dataset,
 )
-from myoflow.errors import ChecksumError, DataFormatError, DownloadError
-from myoflow.readers import READERS
+from myoflow.errors import ChecksumError, ConfigError, DataFormatError, DownloadError
 from workflow_helpers import make_workdir, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFESTS = REPO / "workflow" / "resources" / "checksums"
 SHA256_LINE = re.compile(r"^[0-9a-f]{64}  (\S.*)$")
+#: name -> Source of every dataset module with a SOURCE (the registry decides, not this file)
+SOURCES = download.sources()
+DOWNLOADABLE = download.downloadable()
+MANUAL = sorted(n for n, s in SOURCES.items() if isinstance(s, ManualSource))
+ARCHIVE_SOURCES = sorted(n for n, s in SOURCES.items() if isinstance(s, ArchiveSource))
 
 #: a few tiny files of each kind, paths relative to the dataset folder
 MYO_FILES = {
@@ -106,19 +114,23 @@ def serve_archive(mirror: Path, source: ArchiveSource, files: dict[str, bytes],
     target.write_bytes(zip_bytes(members) if source.archive_path.endswith(".zip") else tar_gz(members))
 
 
-def serve_physionet(mirror: Path, files: dict[str, bytes], sums: str | None = None) -> None:
-    """A PhysioNet project: pr_dataset/ plus another sub-dataset, and SHA256SUMS.txt of both."""
-    source = SOURCES["hyser"]
+def serve_physionet(mirror: Path, files: dict[str, bytes], sums: str | None = None,
+                    source: PhysioNetSource | None = None) -> None:
+    """A PhysioNet project (default: Hyser's): the source's subfolder plus another sub-dataset,
+    and SHA256SUMS.txt of both."""
+    source = source or SOURCES["hyser"]
     project = mirror / "files" / source.project / source.version
-    published = {f"pr_dataset/{rel}": data for rel, data in files.items()}
+    published = {f"{source.subfolder}/{rel}": data for rel, data in files.items()}
     published["mvc_dataset/subject01_session1/mvc.dat"] = b"not wanted"
     write_tree(project, published)
     (project / "SHA256SUMS.txt").write_text(sums if sums is not None else sha256sums(published))
 
 
-def serve_zenodo(mirror: Path, files: dict[str, bytes], corrupt: bool = False) -> None:
-    """A Zenodo record: its API JSON and one zip holding ``files`` in a top folder."""
-    source = SOURCES["epn612"]
+def serve_zenodo(mirror: Path, files: dict[str, bytes], corrupt: bool = False,
+                 source: ZenodoSource | None = None) -> None:
+    """A Zenodo record (default: EMG-EPN-612's): its API JSON and one zip holding ``files`` in a
+    top folder."""
+    source = source or SOURCES["epn612"]
     archive = zip_bytes({f"EMG dataset/{rel}": data for rel, data in files.items()})
     record = {"id": int(source.record), "files": [
         {"key": "EMG dataset.zip", "size": len(archive),
@@ -144,18 +156,23 @@ def remote(tmp_path):
 def serve(name: str, mirror: Path, manifests: Path, corrupt: str | None = None) -> dict[str, bytes]:
     """Publish a tiny copy of dataset ``name`` in the mirror (manifest for archive sources); with
     ``corrupt`` (a path), that file is served with other bytes than its checksum says."""
-    files = {"myoarmband": MYO_FILES, "uci_myo36": UCI_FILES, "ciildata": MYO_FILES,
-             "flexemg": MYO_FILES, "hyser": HYSER_FILES, "epn612": EPN_FILES}[name]
-    served = {**files, corrupt: b"corrupted"} if corrupt else files
     source = SOURCES[name]
+    # the download machinery does not look inside the files: any small tree of the right kind
+    if isinstance(source, ArchiveSource):
+        files = {"uci_myo36": UCI_FILES}.get(name, MYO_FILES)
+    else:
+        files = HYSER_FILES if isinstance(source, PhysioNetSource) else EPN_FILES
+    served = {**files, corrupt: b"corrupted"} if corrupt else files
     if isinstance(source, ArchiveSource):
         (manifests / f"{name}.sha256").write_text(sha256sums(files))
         serve_archive(mirror, source, served, extra={"README.md": b"# upstream readme\n"})
     elif isinstance(source, PhysioNetSource):
-        sums = sha256sums({f"pr_dataset/{rel}": data for rel, data in files.items()})
-        serve_physionet(mirror, served, sums=sums)
+        sums = sha256sums({f"{source.subfolder}/{rel}": data for rel, data in files.items()})
+        serve_physionet(mirror, served, sums=sums, source=source)
+    elif isinstance(source, ZenodoSource):
+        serve_zenodo(mirror, files, corrupt=corrupt is not None, source=source)
     else:
-        serve_zenodo(mirror, files, corrupt=corrupt is not None)
+        raise AssertionError(f"{name}: no tiny mirror for a {type(source).__name__} in this test")
     return files
 
 
@@ -170,7 +187,7 @@ def leftovers(dest_parent: Path) -> list[str]:
 
 
 # ---- success ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["myoarmband", "ciildata", "flexemg", "uci_myo36", "hyser", "epn612"])
+@pytest.mark.parametrize("name", DOWNLOADABLE)
 def test_download_gives_exactly_the_published_files(remote, name):
     mirror, dest_parent, manifests = remote
     files = serve(name, mirror, manifests)
@@ -263,8 +280,6 @@ def test_file_missing_from_the_archive_is_named(remote):
 
 
 # ---- offline, unreachable, manual --------------------------------------------------------------
-DOWNLOADABLE = [n for n, s in SOURCES.items() if not isinstance(s, ManualSource)]
-
 
 @pytest.mark.parametrize("name", DOWNLOADABLE)
 @pytest.mark.parametrize("where", ["missing folder", "closed port"])
@@ -282,7 +297,7 @@ def test_unreachable_source_says_where_to_put_the_files(tmp_path, name, where):
     assert sorted(p.name for p in dest.parent.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["csl", "icelab"])
+@pytest.mark.parametrize("name", MANUAL)
 def test_manual_sources_always_say_where_to_get_and_put_the_files(tmp_path, name):
     dest = tmp_path / "resources" / "raw" / name
     with pytest.raises(DownloadError) as err:
@@ -398,14 +413,33 @@ def test_command_line_verify_and_sources(tmp_path, capsys):
     assert "experiment.csv: expected sha256" in capsys.readouterr().out
     assert download.main(["sources"]) == 0
     assert "https://physionet.org/content/hd-semg/1.0.0/" in capsys.readouterr().out
+    assert download.main(["names"]) == 0
+    assert capsys.readouterr().out.split() == DOWNLOADABLE
+
+
+def test_command_line_as_a_module_knows_the_manual_sources():
+    # `python -m myoflow.download` runs a second copy of the module (__main__): the sources the
+    # dataset modules hold must still be told apart by kind (the Makefile lists these names)
+    proc = subprocess.run([sys.executable, "-m", "myoflow.download", "names"], capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.split() == DOWNLOADABLE and "csl" not in proc.stdout
 
 
 # ---- the registry and the committed manifests ------------------------------------------------------
-def test_every_reader_has_a_source_with_its_published_address():
-    assert set(SOURCES) == set(READERS)
+def test_every_dataset_module_source_is_found_through_the_registry():
+    assert set(SOURCES) <= set(dataset_names())
+    for name, source in SOURCES.items():
+        assert source.name == name and get_source(name) is get_dataset(name).SOURCE is source
+    assert {"csl", "icelab"} <= set(MANUAL) and "csl" not in DOWNLOADABLE
+    with pytest.raises(ConfigError, match="known: .*myoarmband"):
+        get_source("ninapro")
+
+
+def test_every_dataset_has_a_source_with_its_published_address():
     urls = {name: s.first_url(download.resolve_base(s, None)) for name, s in SOURCES.items()
             if not isinstance(s, ManualSource)}
-    assert urls == {
+    assert set(urls) == set(DOWNLOADABLE)
+    published = {
         "epn612": "https://zenodo.org/api/records/4421500",
         "hyser": "https://physionet.org/files/hd-semg/1.0.0/SHA256SUMS.txt",
         "uci_myo36": "https://archive.ics.uci.edu/static/public/481/emg+data+for+gestures.zip",
@@ -416,12 +450,10 @@ def test_every_reader_has_a_source_with_its_published_address():
         "flexemg": "https://codeload.github.com/a-moin/flexemg/tar.gz/"
                    "8ce40c5341f7099ea4e6d5db220752cdfaf9c74a",
     }
+    assert {name: urls.get(name) for name in published} == published
     assert "10.5281/zenodo.4421500" in SOURCES["epn612"].citation
     for source in SOURCES.values():
         assert source.landing_page and source.citation and source.licence and source.layout
-
-
-ARCHIVE_SOURCES = sorted(n for n, s in SOURCES.items() if isinstance(s, ArchiveSource))
 
 
 @pytest.mark.parametrize("name", ARCHIVE_SOURCES)
@@ -454,7 +486,10 @@ def real_copy():
     from test_real_data import _data_dir, _extract
 
     def get(name: str) -> Path:
-        archive = _data_dir() / f"{name}.tar.xz"
+        archive_name = getattr(get_dataset(name), "REAL_ARCHIVE", None)
+        if archive_name is None:
+            pytest.skip(f"{name}: no offline copy (its module names no REAL_ARCHIVE)")
+        archive = _data_dir() / archive_name
         if not archive.is_file():
             pytest.skip(f"{archive} not found (real offline recordings absent on this machine)")
         return _extract(archive, name)

@@ -75,5 +75,17 @@ def test_drop_channels_renumbers_the_grid():
 def test_unknown_steps_and_parameters_are_named():
     with pytest.raises(ConfigError, match="'lowpass'"):
         check_steps([{"step": "lowpass"}])
-    with pytest.raises(ConfigError, match=r"bandpass\): unknown parameter\(s\) \['low'\]"):
+    with pytest.raises(ConfigError, match=r"preprocess step 0 \(bandpass\): unknown parameter\(s\) 'low'"):
         check_steps([{"step": "bandpass", "low": 3}])
+    with pytest.raises(ConfigError, match=r"preprocess step 1: unknown preprocessing step 'lowpass'; known: "
+                                          r"bad_channels, bandpass, decimate, notch"):
+        check_steps([{"step": "notch"}, {"step": "lowpass"}])
+
+
+def test_check_steps_fills_defaults_in_order():
+    assert check_steps([{"step": "bandpass", "high_hz": 300}, {"step": "bad_channels"}]) == [
+        {"step": "bandpass", "low_hz": 20.0, "high_hz": 300, "order": 4},
+        {"step": "bad_channels", "action": "interpolate", "dead_ratio": 0.1, "noisy_ratio": 5.0},
+    ]
+    assert list(check_steps([{"step": "notch", "q": 10}])[0]) == ["step", "f0_hz", "max_hz", "q"]
+    assert check_steps([{"step": "decimate"}]) == [{"step": "decimate", "fs_hz": 1024.0}]

@@ -1,4 +1,4 @@
-"""Readers of the native formats: registry, options, structure, and bad input -> DataFormatError."""
+"""Readers of the native formats: options, structure, and bad input -> DataFormatError."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import scipy.io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from myoflow import synthetic
+from myoflow import datasets, synthetic
+from myoflow.datasets import COMMON_OPTIONS, dataset_names, get_dataset
 from myoflow.errors import ConfigError, DataFormatError
-from myoflow.readers import COMMON_OPTIONS, READERS, get_reader
 from myoflow.store import TRIAL_COLUMNS, Recording
 
 TINY = {
@@ -26,24 +26,31 @@ TINY = {
             "trial_s": 0.1},
     "icelab": {"n_subjects": 1, "n_gestures": 3, "repetitions": 2, "repetition_s": 0.1},
 }
-FIRST = {"epn612": (0, 1), "hyser": (1, 1), "csl": (1, 1), "icelab": (1, 1),
-         "myoarmband": (0, 1), "uci_myo36": (1, 1), "ciildata": (0, 1), "flexemg": (1, 1)}
-#: readers with a synthetic generator (the real-data readers are tested in test_real_data.py)
-SYNTHETIC = sorted(TINY)
+#: datasets with a synthetic generator (the real-data readers are tested in test_real_data.py);
+#: one without tiny sizes in TINY runs on its defaults
+SYNTHETIC = [n for n in dataset_names() if datasets.has_synthetic(n)]
+#: the recording the tests read: the first one of the tiny set
+FIRST = {kind: datasets.synthetic_recordings(kind, TINY.get(kind, {}))[0] for kind in SYNTHETIC}
+
+
+def _some_recording(kind: str) -> tuple[int, int]:
+    """A (subject, session) the dataset documents (or (1, 1)): what to ask an empty folder for."""
+    mod = get_dataset(kind)
+    return (mod.SUBJECTS[0] if mod.SUBJECTS else 1, mod.SESSIONS[0] if mod.SESSIONS else 1)
 
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pristine")
     out = {}
-    for kind, params in TINY.items():
+    for kind in SYNTHETIC:
         out[kind] = root / kind
-        synthetic.generate_dataset(kind, out[kind], params, seed=3)
+        datasets.write_synthetic(kind, out[kind], TINY.get(kind, {}), seed=3)
     return out
 
 
 def _read(kind: str, raw: Path, options: dict | None = None) -> Recording:
-    return get_reader(kind).read_recording(raw, *FIRST[kind], options or {})
+    return get_dataset(kind).read_recording(raw, *FIRST[kind], options or {})
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -53,19 +60,18 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 # ------------------------------------------------------------------------ registry, options
 
 def test_registry():
-    assert sorted(READERS) == ["ciildata", "csl", "epn612", "flexemg", "hyser", "icelab",
-                               "myoarmband", "uci_myo36"]
-    for name in READERS:
-        mod = get_reader(name)
+    for name in dataset_names():
+        mod = get_dataset(name)
         assert callable(mod.list_recordings) and callable(mod.read_recording)
         assert isinstance(mod.OPTIONS, dict)
-    with pytest.raises(KeyError, match="known: .*hyser"):
-        get_reader("ninapro")
+    assert {"epn612", "hyser", "csl", "icelab"} <= set(SYNTHETIC)
+    with pytest.raises(ConfigError, match="known: .*hyser"):
+        get_dataset("ninapro")
 
 
 @pytest.mark.parametrize("kind", SYNTHETIC)
 def test_unknown_option_raises_config_error(kind, pristine):
-    r = get_reader(kind)
+    r = get_dataset(kind)
     with pytest.raises(ConfigError, match="bogus_key"):
         r.list_recordings(pristine[kind], {"bogus_key": 1})
     with pytest.raises(ConfigError, match="bogus_key"):
@@ -88,23 +94,23 @@ def test_common_options_and_no_writes(kind, pristine):
     assert set(COMMON_OPTIONS) == {"reader", "dataset", "fs", "n_channels", "layout"}
 
 
-@pytest.mark.parametrize("kind", sorted(READERS))
+@pytest.mark.parametrize("kind", dataset_names())
 def test_missing_and_empty_folders(kind, tmp_path):
-    r = get_reader(kind)
+    r = get_dataset(kind)
     with pytest.raises(DataFormatError, match="nowhere"):
         r.list_recordings(tmp_path / "nowhere", {})
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFormatError, match="empty"):
         r.list_recordings(tmp_path / "empty", {})
     with pytest.raises(DataFormatError, match="empty"):
-        r.read_recording(tmp_path / "empty", *FIRST[kind], {})
+        r.read_recording(tmp_path / "empty", *_some_recording(kind), {})
 
 
 # ------------------------------------------------------------------------------- EPN-612
 
 def test_epn612_subjects_trials_and_columns(pristine):
     raw = pristine["epn612"]
-    r = get_reader("epn612")
+    r = get_dataset("epn612")
     assert r.list_recordings(raw, {}) == [(0, 1), (1, 1), (2, 1)]
     rec = r.read_recording(raw, 1, 1, {})
     t = rec.trials
@@ -175,7 +181,7 @@ def test_epn612_malformed_and_missing_json(copy):
     assert str(path) in str(info.value)
     shutil.rmtree(raw / "trainingJSON" / "user1")
     with pytest.raises(DataFormatError, match="user1..user1"):  # user2 alone: ids would shift
-        get_reader("epn612").list_recordings(raw, {})
+        get_dataset("epn612").list_recordings(raw, {})
 
 
 def test_epn612_fs_declared_must_match(pristine):
@@ -218,7 +224,7 @@ def test_hyser_options(pristine, copy):
     # a pr_dataset/ level is accepted
     (raw2 / "pr_dataset").mkdir()
     shutil.move(str(raw2 / "subject01_session1"), str(raw2 / "pr_dataset" / "subject01_session1"))
-    assert get_reader("hyser").list_recordings(raw2, {}) == [(1, 1)]
+    assert get_dataset("hyser").list_recordings(raw2, {}) == [(1, 1)]
 
 
 def test_hyser_truncated_dat(copy):
@@ -323,7 +329,7 @@ def test_icelab_reader_details(pristine, copy):
     assert rec.n_channels == 192 and rec.units == "mV" and rec.raw_dtype == "float32"
     assert rec.trials["label"].tolist() == [0, 0, 1, 1, 2, 2]
     assert rec.trials["repetition"].tolist() == [0, 1] * 3
-    assert rec.gesture_names == list(synthetic.ICELAB_GESTURES)
+    assert rec.gesture_names == list(get_dataset("icelab").GESTURES)
     raw = copy("icelab")
     x = scipy.io.loadmat(raw / "001-001-002.mat")["Data"]
     _mat(raw / "001-001-002.mat", data=x[:, :192].astype(np.float64))  # lower-case key, 192 cols
@@ -337,13 +343,13 @@ def test_icelab_reader_details(pristine, copy):
 
 def test_session_numbers_are_checked(pristine):
     with pytest.raises(DataFormatError, match="session"):
-        get_reader("epn612").read_recording(pristine["epn612"], 0, 2, {})
+        get_dataset("epn612").read_recording(pristine["epn612"], 0, 2, {})
     with pytest.raises(DataFormatError, match="session"):
-        get_reader("icelab").read_recording(pristine["icelab"], 1, 2, {})
+        get_dataset("icelab").read_recording(pristine["icelab"], 1, 2, {})
     with pytest.raises(DataFormatError, match="subject09_session1"):
-        get_reader("hyser").read_recording(pristine["hyser"], 9, 1, {})
+        get_dataset("hyser").read_recording(pristine["hyser"], 9, 1, {})
     with pytest.raises(DataFormatError, match="subject9"):
-        get_reader("csl").read_recording(pristine["csl"], 9, 1, {})
+        get_dataset("csl").read_recording(pristine["csl"], 9, 1, {})
 
 
 # ---------------------------------------------------------------- fuzzing: corrupted bytes

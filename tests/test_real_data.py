@@ -26,13 +26,14 @@ import scipy.io
 
 from myoflow.errors import DataFormatError
 from myoflow.layouts import FLEXEMG_ARRAYMAP, get_layout
-from myoflow.readers import get_reader
+from myoflow.datasets import dataset_names, get_dataset, listing_problems
 from myoflow.store import TRIAL_COLUMNS, read_recording, write_recording
 from uci_reference import zoh_levels
 from workflow_helpers import make_workdir, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
-NAMES = ("myoarmband", "uci_myo36", "ciildata", "flexemg")
+#: the sets whose module names an offline copy (REAL_ARCHIVE) in ../shared/data
+NAMES = [n for n in dataset_names() if getattr(get_dataset(n), "REAL_ARCHIVE", None)]
 
 
 def _data_dir() -> Path:
@@ -78,7 +79,7 @@ def real_data():
 
     def get(name: str) -> Path:
         if name not in done:
-            archive = _data_dir() / f"{name}.tar.xz"
+            archive = _data_dir() / get_dataset(name).REAL_ARCHIVE
             if not archive.is_file():
                 pytest.skip(f"real data set {name!r} not available: {archive} not found (set "
                             "MYOFLOW_SHARED_DATA to the folder holding the archives)")
@@ -115,7 +116,7 @@ def _store_roundtrip(rec, tmp_path: Path) -> None:
 
 def test_myoarmband_structure_and_lossless(real_data, tmp_path):
     root = real_data("myoarmband")
-    r = get_reader("myoarmband")
+    r = get_dataset("myoarmband")
     recs = r.list_recordings(root, {})
     subjects = sorted({s for s, _ in recs})
     assert subjects == list(range(40))  # 22 pre-training + 18 evaluation participants
@@ -151,7 +152,7 @@ def test_myoarmband_corrupt_copies(real_data, tmp_path):
     src = real_data("myoarmband") / "PreTrainingDataset" / "Female0"
     root = tmp_path / "myo"
     shutil.copytree(src, root / "PreTrainingDataset" / "Female0")
-    r = get_reader("myoarmband")
+    r = get_dataset("myoarmband")
     assert r.read_recording(root, 0, 1, {}).subject == 0
     f = root / "PreTrainingDataset" / "Female0" / "training0" / "classe_9.dat"
     data = f.read_bytes()
@@ -179,7 +180,7 @@ def test_myoarmband_corrupt_copies(real_data, tmp_path):
 
 def test_uci_myo36_structure_and_lossless(real_data, tmp_path):
     root = real_data("uci_myo36")
-    r = get_reader("uci_myo36")
+    r = get_dataset("uci_myo36")
     recs = r.list_recordings(root, {})
     # 36 subjects published, 33 in the public copy (11, 13, 30 missing); one session each
     assert recs == [(s, 1) for s in range(1, 37) if s not in (11, 13, 30)]
@@ -225,7 +226,7 @@ def test_uci_myo36_corrupt_copies(real_data, tmp_path):
     src = real_data("uci_myo36") / "01"
     root = tmp_path / "uci"
     shutil.copytree(src, root / "01")
-    r = get_reader("uci_myo36")
+    r = get_dataset("uci_myo36")
     f = sorted((root / "01").glob("*.txt"))[0]
     text = f.read_text()
     lines = text.splitlines()
@@ -258,7 +259,7 @@ def test_uci_myo36_corrupt_copies(real_data, tmp_path):
 
 def test_ciildata_structure_and_lossless(real_data, tmp_path):
     root = real_data("ciildata")
-    r = get_reader("ciildata")
+    r = get_dataset("ciildata")
     recs = r.list_recordings(root, {})
     assert recs == [(s, ses) for s in range(21) for ses in (1, 2)]
     assert r.list_recordings(root, {"subset": "MinimalTrainingData"}) == \
@@ -289,7 +290,7 @@ def test_ciildata_corrupt_copies(real_data, tmp_path):
     src = real_data("ciildata") / "ElectrodeShift" / "subject0"
     root = tmp_path / "ciil"
     shutil.copytree(src, root / "ElectrodeShift" / "subject0")
-    r = get_reader("ciildata")
+    r = get_dataset("ciildata")
     assert r.read_recording(root, 0, 1, {}).subject == 0
     f = root / "ElectrodeShift" / "subject0" / "training" / "R_2_C_3.csv"
     text = f.read_text()
@@ -325,7 +326,7 @@ def test_ciildata_corrupt_copies(real_data, tmp_path):
 
 def test_flexemg_structure_and_lossless(real_data, tmp_path):
     root = real_data("flexemg")
-    r = get_reader("flexemg")
+    r = get_dataset("flexemg")
     assert r.list_recordings(root, {}) == [(1, 1), (2, 1), (3, 1)]
     rec = r.read_recording(root, 2, 1, {})
     _check_common(rec, 1000.0, 64, "flexemg_16x4")
@@ -364,7 +365,7 @@ def test_flexemg_corrupt_copies(real_data, tmp_path):
     shutil.copy(src / "arraymap.mat", root)
     for k in (1, 2):
         shutil.copy(src / "data" / "001-Session1Train" / f"001-00{k}.mat", root / "data" / "001-Session1Train")
-    r = get_reader("flexemg")
+    r = get_dataset("flexemg")
     assert len(r.read_recording(root, 1, 1, {}).trials) == 12
     f = root / "data" / "001-Session1Train" / "001-002.mat"
     good = f.read_bytes()
@@ -390,6 +391,41 @@ def test_flexemg_corrupt_copies(real_data, tmp_path):
     (root / "arraymap.mat").unlink()
     with pytest.raises(DataFormatError, match=r"arraymap\.mat: file not found"):
         r.read_recording(root, 1, 1, {})
+
+
+# ------------------------------------------------------------ every set: metadata and listing
+
+#: what each real copy lacks of the published set (the archives' READMEs)
+ABSENT = {
+    "myoarmband": [],
+    "uci_myo36": ["3 of the 36 documented subjects absent from the listing: subject 11, 13, 30"],
+    "ciildata": [],
+    "flexemg": ["2 of the 3 documented sessions absent from the listing: session 2..3"],
+}
+
+
+def test_the_real_sets_are_the_modules_with_an_archive():
+    assert {"myoarmband", "uci_myo36", "ciildata", "flexemg"} <= set(NAMES)
+    for name in NAMES:
+        assert get_dataset(name).REAL_ARCHIVE == f"{name}.tar.xz"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_metadata_and_listing_agree_with_the_real_copy(real_data, name):
+    mod = get_dataset(name)
+    raw = real_data(name)
+    listed = mod.list_recordings(raw, {})
+    expected = ABSENT.get(name)
+    notes = listing_problems(name, listed)
+    if expected is not None:
+        assert notes == [f"{name}: {n}" for n in expected]
+    rec = mod.read_recording(raw, *listed[0], {})
+    assert rec.fs == mod.FS and rec.n_channels == mod.N_CHANNELS and rec.layout.name == mod.LAYOUT
+    assert rec.gesture_names == list(mod.GESTURES)
+    if mod.SUBJECTS is not None:
+        assert {s for s, _ in listed} <= set(mod.SUBJECTS)
+    if mod.SESSIONS is not None:
+        assert {k for _, k in listed} <= set(mod.SESSIONS)
 
 
 # ------------------------------------------------------------ the cross-user study's real configs

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from myoflow.errors import DataFormatError
 from myoflow.layouts import FLEXEMG_ARRAYMAP
-from myoflow.readers import get_reader
-from myoflow.readers._common import check_mat5
+from myoflow.datasets import get_dataset
+from myoflow.datasets._common import check_mat5
 from myoflow.store import TRIAL_COLUMNS, Recording
 from uci_reference import zoh_levels
 
@@ -169,7 +169,7 @@ def _snapshot(root: Path, exclude: Path | None = None) -> dict[str, tuple[int, i
 
 
 def _read(kind: str, raw: Path, key: tuple[int, int] | None = None, options: dict | None = None):
-    return get_reader(kind).read_recording(raw, *(key or FIRST[kind]), options or {})
+    return get_dataset(kind).read_recording(raw, *(key or FIRST[kind]), options or {})
 
 
 def _check(rec: Recording, fs: float, n_channels: int, layout: str) -> None:
@@ -194,7 +194,7 @@ def _raises(kind: str, raw: Path, path: Path, match: str, key=None, options=None
 # ---------------------------------------------------------------------- sanity: fixtures read
 
 def test_myoarmband_fixture_reads(pristine):
-    raw, r = pristine["myoarmband"], get_reader("myoarmband")
+    raw, r = pristine["myoarmband"], get_dataset("myoarmband")
     before = _snapshot(raw)
     assert r.list_recordings(raw, {}) == [(0, 1), (25, 1), (25, 2), (25, 3)]
     rec = r.read_recording(raw, 0, 1, {})
@@ -215,7 +215,7 @@ def test_myoarmband_fixture_reads(pristine):
 
 
 def test_uci_myo36_fixture_reads(pristine):
-    raw, r = pristine["uci_myo36"], get_reader("uci_myo36")
+    raw, r = pristine["uci_myo36"], get_dataset("uci_myo36")
     before = _snapshot(raw)
     assert r.list_recordings(raw, {}) == [(1, 1), (2, 1)]
     assert r.list_recordings(raw, {"series": "sessions"}) == [(1, 1), (1, 2), (2, 1)]
@@ -239,7 +239,7 @@ def test_uci_myo36_fixture_reads(pristine):
 
 
 def test_ciildata_fixture_reads(pristine):
-    raw, r = pristine["ciildata"], get_reader("ciildata")
+    raw, r = pristine["ciildata"], get_dataset("ciildata")
     before = _snapshot(raw)
     assert r.list_recordings(raw, {}) == [(0, 1), (0, 2)]
     assert r.list_recordings(raw, {"subset": "MinimalTrainingData"}) == [(0, 1), (0, 2)]
@@ -265,7 +265,7 @@ def test_ciildata_fixture_reads(pristine):
 
 
 def test_flexemg_fixture_reads(pristine):
-    raw, r = pristine["flexemg"], get_reader("flexemg")
+    raw, r = pristine["flexemg"], get_dataset("flexemg")
     before = _snapshot(raw)
     assert r.list_recordings(raw, {}) == [(1, 1)]
     rec = r.read_recording(raw, 1, 1, {})
@@ -309,7 +309,7 @@ def test_myoarmband_bad_input(copy):
     _raises("myoarmband", raw, folder, "no classe_<i>.dat files")
     (raw / "PreTrainingDataset" / "Female10").mkdir()  # the published set has Female0..9
     with pytest.raises(DataFormatError, match="Female10"):
-        get_reader("myoarmband").list_recordings(raw, {})
+        get_dataset("myoarmband").list_recordings(raw, {})
 
 
 # ------------------------------------------------------------------- targeted bad input: UCI
@@ -588,7 +588,7 @@ def test_corrupted_bytes_give_data_format_error_or_valid_recording(kind, rel, al
     path.write_bytes(corrupted)
     error = None
     try:
-        rec = get_reader(kind).read_recording(raw, *key, {})
+        rec = get_dataset(kind).read_recording(raw, *key, {})
     except DataFormatError as exc:  # any other exception type fails the test
         error = str(exc)
     finally:

@@ -30,7 +30,7 @@ def test_fixed_user_split_roles():
 
 def test_within_user_folds_never_overlap(tmp_path):
     t = within_user_split([2, 3], n_repetitions=4, train_repetitions=3)
-    write_fold_table(tmp_path / "f.csv", t)
+    write_fold_table(tmp_path / "f.csv", t, unit="repetition")
     t = read_fold_table(tmp_path / "f.csv")
     meta = _meta()
     for fold in (0, 1):

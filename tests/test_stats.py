@@ -16,9 +16,10 @@ def make_scores(values: dict[str, dict[int, list[float]]], metric: str = "bacc")
     for model, by_subject in values.items():
         for subject, folds in by_subject.items():
             for fold, v in enumerate(folds):
-                rows.append(dict(study="s", dataset="d", variant="raw", features="HTD",
-                                 model=model, loss="none", protocol="crossuser", fold=fold,
-                                 subject=subject, metric=metric, value=v))
+                rows.append({**{c: "none" for c in stats.GRID_COLUMNS},
+                             **dict(study="s", dataset="d", train_variant="raw", test_variant="raw",
+                                    features="HTD", model=model, protocol="crossuser", fold=fold,
+                                    subject=subject, metric=metric, value=v)})
     return pd.DataFrame(rows, columns=stats.SCORE_COLUMNS)
 
 
@@ -34,7 +35,8 @@ def random_scores(k: int = 3, n: int = 12, folds: int = 2, seed: int = 3) -> pd.
 
 def test_pipeline_labels_join_default_columns():
     scores = make_scores({"LDA": {0: [0.5]}})
-    assert stats.pipeline_labels(scores).tolist() == ["raw/HTD/LDA/none/crossuser"]
+    assert stats.pipeline_labels(scores).tolist() == [
+        "crossuser/none/raw/raw/HTD/LDA/none/none/none/none/none/none"]
     assert stats.pipeline_labels(scores, ["model", "loss"]).tolist() == ["LDA/none"]
     with pytest.raises(ValueError, match="lacks column"):
         stats.pipeline_labels(scores, ["nonexistent"])

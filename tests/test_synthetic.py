@@ -11,9 +11,13 @@ import pytest
 import scipy.io
 import wfdb
 
-from myoflow import synthetic
-from myoflow.readers import get_reader
+from myoflow import datasets, synthetic
+from myoflow.datasets import dataset_names, get_dataset
+from myoflow.errors import ConfigError
 from myoflow.store import Recording
+
+#: every dataset with a synthetic writer
+KINDS = [n for n in dataset_names() if datasets.has_synthetic(n)]
 
 # Tiny sizes per kind: every structural test runs on these.
 TINY = {
@@ -31,14 +35,15 @@ TINY = {
 def tiny(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("tiny")
     out = {}
-    for kind, params in TINY.items():
+    for kind in KINDS:  # a writer without tiny sizes here runs on its defaults
+        params = TINY.get(kind, {})
         out[kind] = root / kind
-        synthetic.generate_dataset(kind, out[kind], params, seed=7)
+        datasets.write_synthetic(kind, out[kind], params, seed=7)
     return out
 
 
 def _read_all(kind: str, raw: Path) -> list[Recording]:
-    r = get_reader(kind)
+    r = get_dataset(kind)
     return [r.read_recording(raw, s, k, {}) for s, k in r.list_recordings(raw, {})]
 
 
@@ -67,41 +72,58 @@ def _same_data(a: Path, b: Path) -> bool:
 # ------------------------------------------------------------------------------- parameters
 
 def test_default_params_are_fresh_copies():
-    for kind in synthetic.DATASET_KINDS:
-        p = synthetic.default_params(kind)
+    assert {"epn612", "hyser", "csl", "icelab"} <= set(KINDS)
+    for kind in KINDS:
+        p = datasets.synthetic_params(kind, {})
         assert "fs" in p and "subject_variability" in p
+        assert set(synthetic.PHYSICS_DEFAULTS) <= set(p)
         p["fs"] = -1
-        assert synthetic.default_params(kind)["fs"] > 0
-    assert synthetic.default_params("hyser")["gestures"] == [6, 7, 8, 9, 10, 11, 30, 31, 32, 34]
-    assert synthetic.default_params("epn612")["fs"] == 200
+        assert datasets.synthetic_params(kind, {})["fs"] > 0
+        assert get_dataset(kind).SYNTHETIC_DEFAULTS["fs"] > 0
+    hyser = datasets.synthetic_params("hyser", {})
+    hyser["gestures"].append(1)  # nested values are copies too
+    assert datasets.synthetic_params("hyser", None)["gestures"] == [6, 7, 8, 9, 10, 11, 30, 31, 32, 34]
+    assert datasets.synthetic_params("epn612", {})["fs"] == 200
+    # values are normalised, so 2 and 2.0 write the same files
+    assert datasets.synthetic_params("epn612", {"repetition_s": 2})["repetition_s"] == 2.0
+    assert isinstance(datasets.synthetic_params("epn612", {"repetition_s": 2})["repetition_s"], float)
 
 
 def test_unknown_kind_and_key_raise_naming_them(tmp_path):
-    with pytest.raises(ValueError, match="nosuch"):
-        synthetic.default_params("nosuch")
-    with pytest.raises(ValueError, match="n_subjectz"):
-        synthetic.generate_dataset("hyser", tmp_path / "x", {"n_subjectz": 2}, seed=0)
-    with pytest.raises(ValueError, match="n_subjectz"):
-        synthetic.expected_recordings("csl", {"n_subjectz": 2})
-    with pytest.raises(ValueError, match="n_subjects"):
-        synthetic.generate_dataset("icelab", tmp_path / "x", {"n_subjects": 0}, seed=0)
-    with pytest.raises(ValueError, match="gestures"):
-        synthetic.generate_dataset("hyser", tmp_path / "x", {"gestures": [35]}, seed=0)
+    with pytest.raises(ConfigError, match="nosuch"):
+        datasets.synthetic_params("nosuch", {})
+    with pytest.raises(ConfigError, match="no synthetic generator.*epn612"):
+        datasets.synthetic_params("myoarmband", {})
+    assert not datasets.has_synthetic("myoarmband")
+    with pytest.raises(ConfigError, match="n_subjectz"):
+        datasets.write_synthetic("hyser", tmp_path / "x", {"n_subjectz": 2}, seed=0)
+    with pytest.raises(ConfigError, match="n_subjectz"):
+        datasets.synthetic_recordings("csl", {"n_subjectz": 2})
+    with pytest.raises(ConfigError, match="n_subjects"):
+        datasets.write_synthetic("icelab", tmp_path / "x", {"n_subjects": 0}, seed=0)
+    with pytest.raises(ConfigError, match="gestures"):
+        datasets.write_synthetic("hyser", tmp_path / "x", {"gestures": [35]}, seed=0)
+    with pytest.raises(ConfigError, match="bad_channel_prob"):
+        datasets.write_synthetic("csl", tmp_path / "x", {"bad_channel_prob": 1.5}, seed=0)
+    with pytest.raises(ConfigError, match="fewer than 10 samples"):
+        datasets.write_synthetic("epn612", tmp_path / "x", {"repetition_s": 0.01}, seed=0)
+    with pytest.raises(ConfigError, match="seed"):
+        datasets.write_synthetic("icelab", tmp_path / "x", {}, seed=-1)
     assert not (tmp_path / "x").exists()
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("kind", synthetic.DATASET_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_expected_recordings_match_reader(kind, tiny):
-    listed = get_reader(kind).list_recordings(tiny[kind], {})
-    assert listed == synthetic.expected_recordings(kind, TINY[kind])
+    listed = get_dataset(kind).list_recordings(tiny[kind], {})
+    assert listed == datasets.synthetic_recordings(kind, TINY.get(kind, {}))
 
 
 def test_expected_recordings_defaults():
-    assert synthetic.expected_recordings("epn612", {}) == [(i, 1) for i in range(18)]
-    assert synthetic.expected_recordings("hyser", {}) == [(s, 1) for s in range(1, 6)]
-    assert synthetic.expected_recordings("csl", {}) == [(1, 1), (1, 2), (2, 1), (2, 2)]
-    assert synthetic.expected_recordings("icelab", {}) == [(1, 1)]
+    assert datasets.synthetic_recordings("epn612", {}) == [(i, 1) for i in range(18)]
+    assert datasets.synthetic_recordings("hyser", {}) == [(s, 1) for s in range(1, 6)]
+    assert datasets.synthetic_recordings("csl", {}) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert datasets.synthetic_recordings("icelab", {}) == [(1, 1)]
 
 
 # -------------------------------------------------------------------- structure after reading
@@ -122,7 +144,7 @@ def test_epn612_structure(tiny):
 
 
 def test_hyser_structure(tiny):
-    r = get_reader("hyser")
+    r = get_dataset("hyser")
     opts = {"segments_per_trial": 2}  # the reader's default is the real set's 3
     recs = [r.read_recording(tiny["hyser"], s, k, opts) for s, k in r.list_recordings(tiny["hyser"], {})]
     assert [(r.subject, r.session) for r in recs] == [(1, 1), (1, 2), (2, 1), (2, 2)]
@@ -157,20 +179,20 @@ def test_icelab_structure(tiny, tmp_path):
         assert r.gesture_names[0] == "hand close" and r.gesture_names[6] == "wrist flexion"
     m = scipy.io.loadmat(tiny["icelab"] / "001-003-002.mat")
     assert m["Data"].shape == (640, 193) and m["Data"].dtype == np.float32
-    synthetic.generate_dataset("icelab", tmp_path / "i", {**TINY["icelab"], "trailing_column": False,
-                                                          "n_gestures": 2}, seed=7)
+    datasets.write_synthetic("icelab", tmp_path / "i", {**TINY["icelab"], "trailing_column": False,
+                                                        "n_gestures": 2}, seed=7)
     assert scipy.io.loadmat(tmp_path / "i" / "001-002-002.mat")["Data"].shape == (640, 192)
     assert sorted(p.name for p in (tmp_path / "i").iterdir())[:2] == ["001-001-001.mat", "001-001-002.mat"]
 
 
 def test_lossless_raw_values(tiny):
-    rec = get_reader("hyser").read_recording(tiny["hyser"], 2, 1, {})
+    rec = get_dataset("hyser").read_recording(tiny["hyser"], 2, 1, {})
     d = wfdb.rdrecord(str(tiny["hyser"] / "subject02_session1" / "dynamic_raw_sample3"),
                       physical=False).d_signal
     assert np.array_equal(rec.raw_values()[2 * 512:3 * 512], d)
     assert rec.raw_values().dtype == np.int16
 
-    rec = get_reader("epn612").read_recording(tiny["epn612"], 1, 1, {})
+    rec = get_dataset("epn612").read_recording(tiny["epn612"], 1, 1, {})
     doc = json.loads((tiny["epn612"] / "trainingJSON" / "user2" / "user2.json").read_text())
     first = doc["trainingSamples"]["idx_1"]["emg"]
     assert np.array_equal(rec.raw_values()[:200], np.array([first[f"ch{c}"] for c in range(1, 9)]).T)
@@ -207,27 +229,27 @@ def test_write_wfdb16_matches_wrsamp(tmp_path):
 
 # ------------------------------------------------------------------ seeding and atomic writes
 
-@pytest.mark.parametrize("kind", synthetic.DATASET_KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_same_seed_same_data_other_seed_other_data(kind, tiny, tmp_path):
-    synthetic.generate_dataset(kind, tmp_path / "a", TINY[kind], seed=7)
+    datasets.write_synthetic(kind, tmp_path / "a", TINY.get(kind, {}), seed=7)
     files = _files(tiny[kind])
     assert files == _files(tmp_path / "a")
     assert all(_same_data(tiny[kind] / f, tmp_path / "a" / f) for f in files)
-    synthetic.generate_dataset(kind, tmp_path / "b", TINY[kind], seed=8)
+    datasets.write_synthetic(kind, tmp_path / "b", TINY.get(kind, {}), seed=8)
     data_files = [f for f in files if f.suffix in (".json", ".dat", ".mat")]
     assert not any(_same_data(tiny[kind] / f, tmp_path / "b" / f) for f in data_files)
 
 
 def test_subject_data_do_not_depend_on_subject_count(tmp_path):
     small = {**TINY["hyser"], "n_subjects": 1, "sessions": [1]}
-    synthetic.generate_dataset("hyser", tmp_path / "h1", small, seed=3)
-    synthetic.generate_dataset("hyser", tmp_path / "h3", {**small, "n_subjects": 3, "sessions": [2, 1]},
+    datasets.write_synthetic("hyser", tmp_path / "h1", small, seed=3)
+    datasets.write_synthetic("hyser", tmp_path / "h3", {**small, "n_subjects": 3, "sessions": [2, 1]},
                                seed=3)
     for f in _files(tmp_path / "h1"):
         assert filecmp.cmp(tmp_path / "h1" / f, tmp_path / "h3" / f, shallow=False), f
     e = TINY["epn612"]
-    synthetic.generate_dataset("epn612", tmp_path / "e1", {**e, "n_training_users": 1}, seed=3)
-    synthetic.generate_dataset("epn612", tmp_path / "e3", {**e, "n_training_users": 3}, seed=3)
+    datasets.write_synthetic("epn612", tmp_path / "e1", {**e, "n_training_users": 1}, seed=3)
+    datasets.write_synthetic("epn612", tmp_path / "e3", {**e, "n_training_users": 3}, seed=3)
     for f in _files(tmp_path / "e1"):
         assert filecmp.cmp(tmp_path / "e1" / f, tmp_path / "e3" / f, shallow=False), f
 
@@ -236,7 +258,7 @@ def test_generation_is_atomic(tmp_path, monkeypatch):
     out = tmp_path / "data"
     out.mkdir()
     (out / "stale.txt").write_text("old")
-    synthetic.generate_dataset("icelab", out, {**TINY["icelab"], "n_gestures": 1}, seed=0)
+    datasets.write_synthetic("icelab", out, {**TINY["icelab"], "n_gestures": 1}, seed=0)
     assert not (out / "stale.txt").exists() and (out / "001-001-001.mat").exists()
 
     def broken(path, params, seed):
@@ -244,9 +266,11 @@ def test_generation_is_atomic(tmp_path, monkeypatch):
         (path / "half.mat").write_bytes(b"partial")
         raise RuntimeError("disk full")
 
-    monkeypatch.setitem(synthetic._WRITERS, "icelab", broken)
+    monkeypatch.setattr(get_dataset("icelab"), "write_synthetic", broken)
     with pytest.raises(RuntimeError):
-        synthetic.generate_dataset("icelab", tmp_path / "new", {}, seed=0)
+        datasets.write_synthetic("icelab", tmp_path / "new", {}, seed=0)
+    with pytest.raises(RuntimeError):
+        datasets.write_synthetic("icelab", out, {}, seed=0)  # the old copy stays
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # no temp folder left behind
     assert (out / "001-001-001.mat").exists()
 
@@ -278,7 +302,7 @@ def _nearest_centroid(xtr: np.ndarray, ytr: np.ndarray, xte: np.ndarray, yte: np
 def hyser_full(tmp_path_factory) -> list[Recording]:
     raw = tmp_path_factory.mktemp("hyser_full") / "hyser"
     params = {"n_subjects": 1, "sessions": [1, 2], "segment_s": 0.75, "bad_channel_prob": 0.0}
-    synthetic.generate_dataset("hyser", raw, params, seed=11)
+    datasets.write_synthetic("hyser", raw, params, seed=11)
     return _read_all("hyser", raw)
 
 
@@ -335,7 +359,7 @@ def test_emg_spectrum_is_band_limited(hyser_full):
 @pytest.fixture(scope="module")
 def epn_users(tmp_path_factory) -> list[Recording]:
     raw = tmp_path_factory.mktemp("epn") / "epn"
-    synthetic.generate_dataset("epn612", raw, {"n_training_users": 6, "n_testing_users": 0,
+    datasets.write_synthetic("epn612", raw, {"n_training_users": 6, "n_testing_users": 0,
                                                "repetitions_per_gesture": 4}, seed=5)
     return _read_all("epn612", raw)
 

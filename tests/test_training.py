@@ -1,20 +1,15 @@
 """Training: TorchClassifier contract, determinism, persistence, early stopping, losses, disentanglement."""
+import uuid
+
 import numpy as np
 import pytest
 import torch
 from sklearn.neighbors import KNeighborsClassifier
 
-from myoflow.training import (
-    LOSSES,
-    TorchClassifier,
-    cvar_loss,
-    encode_latents,
-    make_loss,
-    reconstruct,
-    register_loss,
-    set_seed,
-    train_disentangle,
-)
+from myoflow.disentangle import encode_latents, reconstruct, train_disentangle
+from myoflow.losses import LOSSES, cvar_loss, make_loss
+from myoflow.seeding import set_seed
+from myoflow.torch_estimator import TorchClassifier
 
 N_CLASSES = 4
 
@@ -180,7 +175,24 @@ def test_make_loss_names_unknown_things():
         make_loss("cvar", beta=0.5)
 
 
-def test_registered_loss_gets_embeddings_users_and_epoch(data, monkeypatch):
+@pytest.fixture
+def fresh_loss():
+    """Register a loss under a fresh name for one test, removed afterwards (the registry is process-wide
+    and has no public removal: library registrations are permanent)."""
+    added = []
+
+    def register(fn):
+        name = f"probe_{uuid.uuid4().hex}"
+        LOSSES.register(name, fn)
+        added.append(name)
+        return name
+
+    yield register
+    for name in added:
+        del LOSSES._entries[name]
+
+
+def test_registered_loss_gets_embeddings_users_and_epoch(data, fresh_loss):
     X, y, _, _ = data
     seen = []
 
@@ -188,11 +200,36 @@ def test_registered_loss_gets_embeddings_users_and_epoch(data, monkeypatch):
         seen.append((embeddings.shape[1], users.shape[0], epoch))
         return torch.nn.functional.cross_entropy(logits, labels, label_smoothing=label_smoothing)
 
-    monkeypatch.setitem(LOSSES, "probe", probe)
-    users = np.arange(len(X)) % 7
-    _clf(loss="probe", max_epochs=2, batch_size=256).fit(X, y, users=users)
+    name = fresh_loss(probe)
+    groups = np.arange(len(X)) % 7
+    _clf(loss=name, max_epochs=2, batch_size=256).fit(X, y, groups=groups)
     assert seen == [(128, 256, 0), (128, 224, 0), (128, 256, 1), (128, 224, 1)]
-    assert register_loss("ce") is not None  # decorator factory exists for new losses
+
+
+def test_fit_passes_groups_to_the_loss_as_users(fresh_loss):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 320)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    groups = rng.choice([11, 42, 7], 40)  # user ids, not codes: the loss sees codes 0..U-1
+    seen = []
+
+    def probe(logits, labels, embeddings=None, users=None, *, label_smoothing=0.0):
+        seen.append(None if users is None else users.cpu().numpy().copy())
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    name = fresh_loss(probe)
+    clf = TorchClassifier(model="mlp", loss=name, max_epochs=1, batch_size=40, scheduler=None, threads=1,
+                          device="cpu", seed=0)
+    clf.fit(X, y, groups=groups)
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(0)).numpy()  # the epoch's shuffle
+    codes = np.searchsorted([7, 11, 42], groups)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], codes[order])
+    seen.clear()
+    clf.fit(X, y)  # without groups the loss gets None
+    assert seen == [None]
+    with pytest.raises(ValueError, match="groups"):
+        clf.fit(X, y, groups=groups[:-1])
 
 
 def test_set_seed_repeats_random_streams():
@@ -281,3 +318,63 @@ def test_train_disentangle_names_unknown_params():
     X, g, s = _components(n_subjects=2, reps=2)
     with pytest.raises(ValueError, match="lamda1"):
         train_disentangle(X, g, s, {"lamda1": 0.5})
+
+
+# ---------------------------------------------------------------------------------------------
+# estimators on a fold
+
+
+def _fold_data():
+    import pandas as pd
+
+    from myoflow.splits import fixed_user_split
+
+    X, y = _myo_like(240, 4)
+    meta = pd.DataFrame({"subject": np.repeat(np.arange(6), 40), "session": 1, "repetition": 0,
+                         "trial": 0, "label": y, "base_label": y, "start": 0})
+    return X, y, meta, fixed_user_split(list(range(6)), 3, 1)  # users 0-2 train, 3 validates, 4-5 test
+
+
+def test_fit_and_predict_fold_gives_subject_ids_to_fits_that_take_groups():
+    import logging
+
+    from myoflow.estimators import fit_and_predict_fold
+
+    X, y, meta, folds = _fold_data()
+    seen = {}
+
+    class Probe:
+        classes_ = np.arange(N_CLASSES)
+
+        def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None):
+            seen.update(n=len(X), groups=groups, groups_val=groups_val, n_val=len(X_val))
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), N_CLASSES), 1 / N_CLASSES)
+
+    table = fit_and_predict_fold(Probe(), X, y, meta, folds, 0, logging.getLogger("test"))
+    assert seen["n"] == 120 and seen["n_val"] == 40
+    np.testing.assert_array_equal(seen["groups"], np.repeat([0, 1, 2], 40))
+    np.testing.assert_array_equal(seen["groups_val"], np.repeat([3], 40))
+    assert sorted(table["subject"].unique()) == [4, 5]
+
+
+def test_estimators_save_and_load(tmp_path):
+    import logging
+
+    from myoflow.estimators import build_estimator, fit_and_predict_fold, load_estimator, save_estimator
+
+    X, y, meta, folds = _fold_data()
+    log = logging.getLogger("test")
+    lda = build_estimator("lda", {}, seed=0)
+    table = fit_and_predict_fold(lda, X.reshape(len(X), -1)[:, ::8].astype(float), y, meta, folds, 0, log)
+    assert len(table) == 80
+    torch_est = build_estimator("torch", {"model": "mlp", "max_epochs": 1, "batch_size": 64, "device": "cpu"},
+                                seed=0)
+    fit_and_predict_fold(torch_est, X.reshape(len(X), -1).astype(np.float32), y, meta, folds, 0, log)
+    for name, est, Xp in (("lda", lda, X.reshape(len(X), -1)[:, ::8].astype(float)),
+                          ("torch", torch_est, X.reshape(len(X), -1).astype(np.float32))):
+        save_estimator(tmp_path / name, est)
+        again = load_estimator(tmp_path / name)
+        np.testing.assert_array_equal(again.predict_proba(Xp), est.predict_proba(Xp))

@@ -6,9 +6,10 @@ import pytest
 from myoflow.errors import ConfigError
 from myoflow.layouts import hyser_16x16, icelab_8x24, myo_ring8
 from myoflow.store import Recording
-from myoflow.windows import (
-    epn_window_set, hd_image_set, hd_measure, hyser_sample_set, majority_labels, sliding_windows, thin_rest,
-)
+from myoflow.inputs.crossuser import epn_window_set
+from myoflow.inputs.disentangle import hd_measure, hyser_sample_set
+from myoflow.inputs.hdcnn import hd_image_set
+from myoflow.inputs.windowing import majority_labels, sliding_windows, thin_rest
 
 
 def _epn_recording(subject=0):
@@ -137,7 +138,7 @@ def _burst_recording(subject=0):
 
 
 def test_energy_segment_finds_the_burst():
-    from myoflow.windows import energy_segment
+    from myoflow.inputs.crossuser import energy_segment
 
     a, b = energy_segment(_burst_recording().trial_emg(1))
     assert 75 <= a <= 82 and 138 <= b <= 145

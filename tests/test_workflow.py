@@ -6,6 +6,8 @@ import re
 import pandas as pd
 import pytest
 
+from myoflow.evaluation import GRID_COLUMNS, SCORE_COLUMNS
+from myoflow.runsheets import read_sheet
 from workflow_helpers import make_workdir, snakemake
 
 TINY = ["--configfile", "config/config.yaml", "testconfig/tiny.yaml"]
@@ -37,7 +39,12 @@ def tiny_run(tmp_path_factory):
     [
         ("crossuser:\n  windows:\n    lenght: 40\n", r"crossuser\.windows: unknown key\(s\) \['lenght'\]"),
         ("hdcnn:\n  folds: five\n", r"hdcnn\.folds: 'five' is not of type 'integer'"),
-        ("disentangle:\n  measure: rmss\n", r"disentangle\.measure: 'rmss' is not one of"),
+        ("disentangle:\n  measures: [rmss]\n", r"disentangle\.measures\.0: 'rmss' is not one of"),
+        ("disentangle:\n  classifiers: {knn: {k: 1}}\n",
+         r"disentangle\.classifiers\.knn: unknown parameter\(s\) 'k' for latent classifier 'knn'"),
+        ("crossuser:\n  split: {training_users: [0, 1, 999]}\n",
+         r"crossuser\.split\.training_users: subject id\(s\) \[999\] are not in dataset 'epn612'"),
+        ("hdcnn:\n  train: {lrr: 0.1}\n", r"hdcnn\.train: unknown key\(s\) \['lrr'\]"),
         ("datasets:\n  epn612:\n    sorce: x\n", r"datasets\.epn612: unknown key\(s\) \['sorce'\]"),
     ],
 )
@@ -67,6 +74,7 @@ def test_lint_has_no_errors(tmp_path):
 
 def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
     for fig in ("crossuser/figures/per_user_balanced_accuracy.png",
+                "crossuser/figures/cross_variant.png",
                 "disentangle/figures/reconstruction_maps.png",
                 "disentangle/figures/latent_accuracy.png",
                 "hdcnn/figures/accuracy_by_split.png"):
@@ -74,11 +82,32 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
     report = (tiny_run / "results" / "report.html").read_text(errors="replace")
     assert "per_user_balanced_accuracy.png" in report
-    scores = pd.read_csv(tiny_run / "results" / "crossuser" / "scores.csv")
-    assert set(scores["model"]) == {"LDA", "MHCNN"}
-    assert set(scores["protocol"]) == {"crossuser", "within_user"}
     costs = pd.read_csv(tiny_run / "results" / "hdcnn" / "model_costs.csv")
     assert len(costs) >= 4
+
+
+def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
+    results = tiny_run / "results"
+    cu = pd.read_csv(results / "crossuser" / "scores.csv")
+    assert list(cu.columns) == SCORE_COLUMNS
+    assert set(cu["model"]) == {"LDA", "MHCNN"}
+    assert set(cu["protocol"]) == {"crossuser", "within_user"}
+    assert set(cu["test_variant"]) == {"raw", "standard"} and set(cu["train_variant"]) == {"raw"}
+    dis = pd.read_csv(results / "disentangle" / "scores.csv")
+    assert set(dis["measure"]) == {"rms", "td"}
+    assert set(dis["classifier"]) == {"knn", "svm", "rf"} and set(dis["latent"]) == {"pattern", "subject"}
+    hd = pd.read_csv(results / "hdcnn" / "scores.csv", dtype={"width": str})
+    assert set(hd["width"]) == {"0.2"} and set(hd["dataset"]) == {"icelab", "csl"}
+    assert set(hd["split"]) == {"sample", "repetition", "session", "subject"}
+    for study in ("crossuser", "disentangle", "hdcnn"):
+        sheet = read_sheet(results / study / "runs.tsv")
+        scores = pd.read_csv(results / study / "scores.csv", dtype={"width": str})
+        keys = [c for c in GRID_COLUMNS if c != "fold"]
+        sheet_points = set(map(tuple, sheet[keys].astype(str).to_numpy()))
+        score_points = set(map(tuple, scores[keys].astype(str).to_numpy()))
+        assert score_points == sheet_points, study
+        summary = pd.read_csv(results / study / "stats" / "summary.csv")
+        assert len(summary) >= 2, study
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
@@ -86,16 +115,85 @@ def test_second_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
-    (tiny_run / "lr.yaml").write_text("crossuser:\n  models:\n    MHCNN:\n      params:\n        lr: 0.001\n")
-    proc = snakemake(tiny_run, *TINY, "lr.yaml", "--dry-run")
+def _dry_run_counts(workdir, override: str) -> tuple[dict[str, int], str]:
+    (workdir / "change.yaml").write_text(override)
+    proc = snakemake(workdir, *TINY, "change.yaml", "--dry-run")
     out = proc.stdout + proc.stderr
-    assert _job_counts(out) == {
+    return _job_counts(out), out
+
+
+def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
+    counts, out = _dry_run_counts(tiny_run, "crossuser:\n  models:\n    MHCNN:\n      params:\n        lr: 0.001\n")
+    assert counts == {
         "all": 1,
         "crossuser_train": 1,       # the MHCNN fold only; LDA and the within-user LDA folds untouched
+        "crossuser_predict": 1,     # its predictions on the four test variants (one job)
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,
+        "crossuser_figure_cross_variant": 1,
     }, out[-3000:]
     assert "model=MHCNN" in out and "model=LDA" not in out
     assert "study=crossuser" in out
+
+
+def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
+    counts, out = _dry_run_counts(tiny_run, "crossuser:\n  within_user:\n    models: [LDA, MHCNN]\n")
+    n_test_users = 4  # tiny: 11 users, 6 train, 1 validates
+    assert counts == {
+        "all": 1,
+        "crossuser_run_sheet": 1,
+        "crossuser_train": n_test_users,          # within-user MHCNN only: no LDA, no cross-user retraining
+        "crossuser_predict": n_test_users,
+        "crossuser_scores": 1,
+        "study_stats": 1,
+        "crossuser_figure_per_user": 1,
+        "crossuser_figure_cross_variant": 1,
+    }, out[-3000:]
+    assert "crossuser_folds" not in counts
+
+
+def test_changing_one_latent_classifier_reruns_only_its_jobs(tiny_run):
+    counts, out = _dry_run_counts(tiny_run, "disentangle:\n  classifiers:\n    svm: {C: 0.5}\n")
+    n_folds, n_measures = 3, 2
+    assert counts == {
+        "all": 1,
+        "disentangle_classify": n_folds * n_measures,  # svm only; no model retrained, knn/rf untouched
+        "disentangle_scores": 1,
+        "study_stats": 1,
+        "disentangle_figure_latents": 1,
+    }, out[-3000:]
+    assert "classifier=svm" in out and "classifier=knn" not in out
+
+
+def test_adding_a_width_trains_only_that_width(tiny_run):
+    counts, out = _dry_run_counts(tiny_run, "hdcnn:\n  widths: [0.2, 0.7]\n")
+    sheet = read_sheet(tiny_run / "results" / "hdcnn" / "runs.tsv")
+    n_new = int((sheet["width"] == "0.2").sum())
+    assert counts == {
+        "all": 1,
+        "hdcnn_run_sheet": 1,
+        "hdcnn_train": n_new,
+        "hdcnn_scores": 1,
+        "hdcnn_model_costs": 1,
+        "study_stats": 1,
+        "hdcnn_figure_accuracy": 1,
+    }, out[-3000:]
+    assert "width=0.2" not in out
+
+
+def test_one_study_runs_alone_by_its_target_name(tiny_run):
+    proc = snakemake(tiny_run, *TINY, "--dry-run", "hdcnn")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_a_failed_job_shows_the_error_naming_the_file_on_screen(tmp_path):
+    workdir = make_workdir(tmp_path)
+    store = "results/store/icelab/sub-001_ses-1.h5"
+    snakemake(workdir, *TINY, store)
+    (workdir / store).write_bytes(b"not an HDF5 file")
+    proc = snakemake(workdir, *TINY, "results/hdcnn/images/icelab.h5", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "myoflow error" in out and store in out, out[-3000:]
+    assert not (workdir / "results/hdcnn/images/icelab.h5").exists()

@@ -32,6 +32,18 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(p) for p in error.absolute_path) or "<top level>"
 
 
+def _allowed_keys(section: dict, root: dict) -> set[str]:
+    """Keys a section allows: its own properties and those of the schemas it combines (allOf/$ref)."""
+    keys = set(section.get("properties", {}))
+    for sub in section.get("allOf", []):
+        ref = sub.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            keys |= _allowed_keys(root["$defs"][ref.split("/")[-1]], root)
+        else:
+            keys |= _allowed_keys(sub, root)
+    return keys
+
+
 def validate_config(config: dict[str, Any], schema_path: str | os.PathLike) -> dict[str, Any]:
     """Validate ``config`` in place (filling defaults) against the YAML/JSON schema at ``schema_path``.
 
@@ -46,8 +58,8 @@ def validate_config(config: dict[str, Any], schema_path: str | os.PathLike) -> d
     validator = _DefaultFillingValidator(schema)
     problems = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        if err.validator == "additionalProperties":
-            allowed = sorted(err.schema.get("properties", {}))
+        if err.validator in ("additionalProperties", "unevaluatedProperties"):
+            allowed = sorted(_allowed_keys(err.schema, schema))
             extra = sorted(set(err.instance) - set(allowed))
             problems.append(
                 f"{_key_path(err)}: unknown key(s) {extra}"

@@ -1,6 +1,7 @@
 """Fetch the public datasets from their original sources, check them, and put them in place.
 
-:data:`SOURCES` holds one :class:`Source` per reader name. Each records where the dataset is
+Each dataset module of :mod:`myoflow.datasets` holds its :class:`Source` as ``SOURCE``
+(:func:`get_source` looks it up; :func:`sources` lists them). A source records where the dataset is
 published (landing page, citation, licence), how its files are fetched, which folder of the download
 becomes the dataset folder, and what the files are checked against:
 
@@ -30,7 +31,8 @@ as the original servers, e.g. ``<mirror>/UlysseCoteAllard/MyoArmbandDataset/tar.
 ``<mirror>/files/hd-semg/1.0.0/SHA256SUMS.txt``. That is also how the tests serve a local folder.
 
 Command line (``python -m myoflow.download --help``): ``fetch``, ``verify`` (a copy you already
-have), ``manifest`` (write a manifest for a folder) and ``sources``.
+have), ``manifest`` (write a manifest for a folder), ``sources`` and ``names`` (the datasets that can
+be fetched, one line, for the Makefile).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from .errors import ChecksumError, DataFormatError, DownloadError
+from .errors import ChecksumError, ConfigError, DataFormatError, DownloadError
 
 log = logging.getLogger(__name__)
 
@@ -342,92 +344,34 @@ def github_source(name: str, owner: str, repo: str, commit: str, **meta: str) ->
     )
 
 
-SOURCES: dict[str, Source] = {
-    "epn612": ZenodoSource(
-        name="epn612",
-        title="EMG-EPN-612",
-        landing_page="https://zenodo.org/records/4421500",
-        citation="Benalcazar et al., EMG-EPN-612 dataset, Zenodo, doi:10.5281/zenodo.4421500",
-        licence="as stated on the Zenodo record",
-        layout="trainingJSON/ and testingJSON/",
-        record="4421500",
-        markers=("trainingJSON", "testingJSON"),
-    ),
-    "hyser": PhysioNetSource(
-        name="hyser",
-        title="Hyser PR (PhysioNet hd-semg 1.0.0, pr_dataset)",
-        landing_page="https://physionet.org/content/hd-semg/1.0.0/",
-        citation="Jiang et al., IEEE TNSRE 2021, doi:10.1109/TNSRE.2021.3082551",
-        licence="Open Data Commons Attribution License v1.0 (PhysioNet open access)",
-        layout="the subjectXX_sessionY/ folders of pr_dataset/",
-        project="hd-semg",
-        version="1.0.0",
-        subfolder="pr_dataset",
-    ),
-    "uci_myo36": ArchiveSource(
-        name="uci_myo36",
-        title='UCI "EMG data for gestures" (dataset 481)',
-        landing_page="https://archive.ics.uci.edu/dataset/481/emg+data+for+gestures",
-        citation="Lobov et al., Sensors 2018 18(4):1122, doi:10.3390/s18041122",
-        licence="CC BY 4.0",
-        layout="the subject folders 01/ .. 36/ with <series>_raw_data_*.txt",
-        base_url="https://archive.ics.uci.edu",
-        archive_path="static/public/481/emg+data+for+gestures.zip",
-        archive_root="EMG_data_for_gestures-master",
-    ),
-    "myoarmband": github_source(
-        "myoarmband", "UlysseCoteAllard", "MyoArmbandDataset", "4de3efef85356fbf565d96a150f386d99165cfee",
-        title="Myo armband dataset (Cote-Allard)",
-        citation="Cote-Allard et al., IEEE TNSRE 2019",
-        licence="GNU GPL v3 (repository LICENSE)",
-        layout="PreTrainingDataset/ and EvaluationDataset/",
-    ),
-    "ciildata": github_source(
-        "ciildata", "LibEMG", "CIILData", "b7230dd253b3cd2c2603f5fdeb0c3711551ba19f",
-        title="LibEMG CIIL datasets (CIILData)",
-        citation="ElectrodeShift: Campbell et al., JNER 2024, doi:10.1186/s12984-024-01355-4; "
-                 "MinimalTrainingData: IEEE document 10394393",
-        licence="no LICENSE file in the repository; cite the papers",
-        layout="ElectrodeShift/ and MinimalTrainingData/",
-    ),
-    "flexemg": github_source(
-        "flexemg", "a-moin", "flexemg", "8ce40c5341f7099ea4e6d5db220752cdfaf9c74a",
-        title="FlexEMG (Moin et al.)",
-        citation="Moin et al., ISCAS 2018",
-        licence="GNU GPL v3 (repository README)",
-        layout="arraymap.mat and data/<sss>-Session<k>{Train,Test}/",
-    ),
-    "csl": ManualSource(
-        name="csl",
-        title="CSL-HDEMG",
-        landing_page="from its authors (Cognitive Systems Lab)",
-        citation="Amma, Krings, Boer, Schultz, 'Advancing Muscle-Computer Interfaces with "
-                 "High-Density Electromyography', CHI 2015",
-        licence="the authors' terms",
-        layout="subject<s>/session<k>/gest<g>.mat",
-        how_to_get="CSL-HDEMG has no public download address that myoflow can fetch from: it is "
-                   "distributed by its authors (Cognitive Systems Lab; Amma et al., CHI 2015) under "
-                   "their terms",
-    ),
-    "icelab": ManualSource(
-        name="icelab",
-        title="ICE Lab HD-sEMG",
-        landing_page="https://github.com/MIC-Laboratory/CNN-HD-sEMG-Classifier",
-        citation="the CNN-HD-sEMG-Classifier / EffiE authors (IEEE NER 2023)",
-        licence="the authors' terms",
-        layout="<sss>-<ggg>-<rrr>.mat files (e.g. 001-001-001.mat)",
-        how_to_get="the ICE Lab HD-sEMG recordings are not in any public repository (the "
-                   "CNN-HD-sEMG-Classifier repository holds the code only): ask its authors for them",
-    ),
-}
+def sources() -> dict[str, Source]:
+    """name -> :class:`Source` of every registered dataset that has one (its module's ``SOURCE``)."""
+    from .datasets import DATASETS  # the dataset modules import this module
+
+    return {name: mod.SOURCE for name, mod in DATASETS.items() if getattr(mod, "SOURCE", None)}
+
+
+def downloadable() -> list[str]:
+    """Names of the datasets whose source can be fetched (every kind but :class:`ManualSource`)."""
+    return sorted(n for n, s in sources().items() if not isinstance(s, ManualSource))
 
 
 def get_source(name: str) -> Source:
-    """The :class:`Source` of reader ``name``; ``KeyError`` listing the known ones."""
-    try:
-        return SOURCES[name]
-    except KeyError:
-        raise KeyError(f"no download source for {name!r}; known: {sorted(SOURCES)}") from None
+    """The :class:`Source` of dataset ``name`` (its module's ``SOURCE``).
+
+    Raises
+    ------
+    ConfigError
+        An unknown dataset (listing the known ones), or one whose module has no ``SOURCE``
+        (listing those with one).
+    """
+    from .datasets import get_dataset
+
+    source = getattr(get_dataset(name), "SOURCE", None)
+    if source is None:
+        raise ConfigError(f"dataset {name!r} has no download source (its module defines no "
+                          f"SOURCE); datasets with one: {', '.join(sorted(sources()))}")
+    return source
 
 
 # ---- the two entry points ------------------------------------------------------------------
@@ -438,7 +382,7 @@ def download_dataset(name: str, dest: str | os.PathLike, *, mirror: str | None =
     Parameters
     ----------
     name : str
-        Reader name, a key of :data:`SOURCES`.
+        Dataset name (a module of :mod:`myoflow.datasets` with a ``SOURCE``).
     dest : path
         The dataset folder to create; must not exist. Its parent holds the staging folder.
     mirror : str, optional
@@ -728,13 +672,14 @@ def manifest_lines(folder: Path) -> list[str]:
 
 # ---- command line --------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    """``python -m myoflow.download {fetch,verify,manifest,sources}``."""
+    """``python -m myoflow.download {fetch,verify,manifest,sources,names}``."""
     ap = argparse.ArgumentParser(prog="python -m myoflow.download", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
     fetch = sub.add_parser("fetch", help="download a dataset into a new folder")
     verify = sub.add_parser("verify", help="check an existing copy against the source's checksums")
+    known = sorted(sources())
     for p in (fetch, verify):
-        p.add_argument("name", choices=sorted(SOURCES))
+        p.add_argument("name", choices=known)
         p.add_argument("folder", type=Path)
         p.add_argument("--mirror", help=f"URL or folder replacing the original servers (or ${MIRROR_ENV})")
         p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S)
@@ -742,12 +687,16 @@ def main(argv: list[str] | None = None) -> int:
     manifest = sub.add_parser("manifest", help="print the sha256sum manifest of a dataset folder")
     manifest.add_argument("folder", type=Path)
     sub.add_parser("sources", help="list the sources")
+    sub.add_parser("names", help="print the names of the datasets that can be fetched, on one line")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     if args.command == "sources":
-        for s in SOURCES.values():
+        for s in sources().values():
             print(f"{s.name:11s} {s.kind:9s} {s.landing_page}\n{'':21s} checked against: {s.verification}")
+        return 0
+    if args.command == "names":
+        print(" ".join(downloadable()))
         return 0
     if args.command == "manifest":
         print("\n".join(manifest_lines(args.folder)))
@@ -767,4 +716,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main: the dataset modules' SOURCE objects are instances of
+    # myoflow.download's classes, not of this __main__ copy's (isinstance checks would fail)
+    from myoflow.download import main as _main
+
+    sys.exit(_main())

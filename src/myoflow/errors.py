@@ -30,3 +30,10 @@ class ChecksumError(MyoflowError, ValueError):
 
     The message names each file with its expected and actual hash, or what is missing.
     """
+
+
+class LeakageError(MyoflowError, ValueError):
+    """A fold table trains (or validates) on a subject, session or repetition it also tests on.
+
+    The message names the fold table, each offending fold and the ids found on both sides.
+    """

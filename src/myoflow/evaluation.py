@@ -10,8 +10,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-SCORE_COLUMNS = ["study", "dataset", "variant", "features", "model", "loss", "protocol", "fold",
-                 "subject", "metric", "value"]
+#: Every grid dimension of the three studies, one column each (``"none"`` where a study has no such
+#: dimension). The run sheets (myoflow.runsheets) carry the same columns, so a pipeline is always
+#: identified by named columns, never by a composite string.
+GRID_COLUMNS = [
+    "study", "dataset", "protocol", "split", "train_variant", "test_variant", "features", "model",
+    "loss", "norm", "measure", "latent", "classifier", "width", "fold",
+]
+
+#: The long score table: one row per grid point x subject x metric. The one definition.
+SCORE_COLUMNS = [*GRID_COLUMNS, "subject", "metric", "value"]
 
 
 def subject_metrics(y_true: np.ndarray, y_pred: np.ndarray, rest_label: int | None = 0) -> dict[str, float]:
@@ -39,12 +47,20 @@ def score_predictions(
 ) -> pd.DataFrame:
     """Long score rows for one predictions table.
 
-    ``keys`` fills the identifying columns (study, dataset, variant, features, model, loss,
-    protocol, fold); missing ones become ``"none"``.
+    ``keys`` fills the grid columns (:data:`GRID_COLUMNS`); missing ones become ``"none"``, an
+    unknown key is an error (a typo must not silently drop a grid dimension).
     """
+    key_values = grid_keys(keys)
     rows = []
     for subject, p in predictions.groupby(subject_column, sort=True):
         for metric, value in subject_metrics(p["y_true"].to_numpy(), p["y_pred"].to_numpy(), rest_label).items():
-            rows.append({**{c: keys.get(c, "none") for c in SCORE_COLUMNS[:8]},
-                         "subject": int(subject), "metric": metric, "value": value})
+            rows.append({**key_values, "subject": int(subject), "metric": metric, "value": value})
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def grid_keys(keys: dict) -> dict:
+    """``keys`` restricted to :data:`GRID_COLUMNS`, ``"none"`` for the missing ones."""
+    unknown = sorted(set(keys) - set(GRID_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown score key(s) {unknown}; the grid columns are {GRID_COLUMNS}")
+    return {c: keys.get(c, "none") for c in GRID_COLUMNS}

@@ -565,3 +565,93 @@ def plot_critical_difference(
     fig.suptitle(title or f"mean rank (1 = best); bars: adjusted p \u2265 {alpha:g}",
                  fontsize="medium")
     _save(fig, out)
+
+
+def plot_grouped_bar_panels(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    panel_cols: Sequence[str],
+    group_col: str,
+    hue_col: str,
+    unit_col: str = "subject",
+    ylabel: str = "accuracy",
+    chance: dict | float | None = None,
+    ncols: int = 3,
+    suptitle: str = "",
+) -> None:
+    """One panel per combination of ``panel_cols`` (e.g. measure x classifier, or dataset), each
+    with bars of mean +- sd per (group, hue) and the units as points.
+
+    ``chance``: one value for every panel, or a dict keyed by the group value (drawn over that
+    group) or, where the first panel column's value is a key, by that value.
+    """
+    _require(table, [*panel_cols, group_col, hue_col, unit_col, "value"], "bar-panel table")
+    if table.empty:
+        raise ValueError("bar-panel table is empty")
+    panels = list(table.groupby(list(panel_cols), sort=False)) if panel_cols else [((), table)]
+    nrows, ncols = _grid(len(panels), ncols)
+    fig = _new_figure(4.8 * ncols, 3.8 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, sharey=True, squeeze=False)).ravel()
+    for ax, (key, rows) in zip(axes, panels):
+        key = key if isinstance(key, tuple) else (key,)
+        _grouped_bars(ax, rows, group_col=group_col, hue_col=hue_col, unit_col=unit_col)
+        panel_chance = chance.get(key[0]) if isinstance(chance, dict) and key and key[0] in chance else chance
+        if isinstance(panel_chance, dict):
+            for g, group in enumerate(_order(rows[group_col])):
+                if group in panel_chance:
+                    ax.hlines(panel_chance[group], g - 0.45, g + 0.45, colors="grey", linestyles="--", lw=1)
+        elif panel_chance is not None:
+            ax.axhline(panel_chance, color="grey", ls="--", lw=1)
+        ax.set_title(", ".join(f"{c} {v}" for c, v in zip(panel_cols, key)), fontsize="medium")
+        ax.set_xlabel(group_col)
+        ax.set_ylim(0, 1.05)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(ylabel)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize="medium")
+    _save(fig, out)
+
+
+def plot_variant_matrix(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    panel_cols: Sequence[str] = ("protocol", "model"),
+    metric_name: str = "balanced accuracy",
+    ncols: int = 3,
+) -> None:
+    """Mean score (over subjects) of each training variant (rows) x test variant (columns), one
+    heat map per combination of ``panel_cols``; cells are annotated with mean and n."""
+    _require(table, [*panel_cols, "train_variant", "test_variant", "subject", "value"], "variant table")
+    if table.empty:
+        raise ValueError("variant table is empty")
+    per_subject = (table.groupby([*panel_cols, "train_variant", "test_variant", "subject"], sort=False)
+                   ["value"].mean().reset_index())
+    panels = list(per_subject.groupby(list(panel_cols), sort=False))
+    nrows, ncols = _grid(len(panels), ncols)
+    fig = _new_figure(4.2 * ncols, 3.6 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, (key, rows) in zip(axes, panels):
+        key = key if isinstance(key, tuple) else (key,)
+        mean = rows.pivot_table(index="train_variant", columns="test_variant", values="value", aggfunc="mean",
+                                sort=False)
+        count = rows.pivot_table(index="train_variant", columns="test_variant", values="value", aggfunc="count",
+                                 sort=False)
+        image = ax.imshow(mean.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        for i in range(mean.shape[0]):
+            for j in range(mean.shape[1]):
+                v = mean.iat[i, j]
+                if np.isfinite(v):
+                    ax.text(j, i, f"{v:.2f}\nn={int(count.iat[i, j])}", ha="center", va="center",
+                            fontsize="x-small", color="white" if v < 0.6 else "black")
+        ax.set_xticks(range(mean.shape[1]), list(mean.columns), rotation=30, fontsize="small")
+        ax.set_yticks(range(mean.shape[0]), list(mean.index), fontsize="small")
+        ax.set_xlabel("test variant")
+        ax.set_ylabel("training variant")
+        ax.set_title(", ".join(f"{c} {v}" for c, v in zip(panel_cols, key)), fontsize="medium")
+        fig.colorbar(image, ax=ax, shrink=0.8, label=metric_name)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    _save(fig, out)

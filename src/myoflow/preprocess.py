@@ -10,12 +10,17 @@ Steps (each a dict with ``step`` and its parameters), applied in order::
 Filters run per trial (trials are separate records in most datasets; filtering across their
 joins would smear one into the next) and are zero-phase. The unprocessed store stays untouched,
 so raw ADC values remain recoverable from it.
+
+Each step is registered on :data:`STEPS` as a function ``step(signal, /, **params)`` that updates
+the :class:`Signal` in place and returns what it found (added to the step's record); its keyword
+parameters and their defaults are the step's config keys.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,29 +28,25 @@ from scipy import signal
 
 from .errors import ConfigError
 from .layouts import ElectrodeLayout
+from .registry import Registry
 from .store import Recording
 
-STEP_PARAMS: dict[str, dict[str, Any]] = {
-    "bandpass": {"low_hz": 20.0, "high_hz": 450.0, "order": 4},
-    "notch": {"f0_hz": 50.0, "max_hz": 400.0, "q": 30.0},
-    "decimate": {"fs_hz": 1024.0},
-    "bad_channels": {"action": "interpolate", "dead_ratio": 0.1, "noisy_ratio": 5.0},
-}
+#: step name -> ``step(signal, /, **params) -> dict of findings``; keyword defaults are the config defaults
+STEPS: Registry[Callable[..., dict]] = Registry("preprocessing step")
 
 
 def check_steps(steps: list[dict]) -> list[dict]:
-    """Fill defaults and reject unknown steps or parameters, naming them."""
+    """Fill defaults and reject unknown steps or parameters, naming them and the step's index."""
     out = []
     for i, step in enumerate(steps):
         name = step.get("step")
-        if name not in STEP_PARAMS:
-            raise ConfigError(f"preprocess step {i}: unknown step {name!r}; known: {sorted(STEP_PARAMS)}")
-        unknown = sorted(set(step) - {"step"} - set(STEP_PARAMS[name]))
-        if unknown:
-            raise ConfigError(
-                f"preprocess step {i} ({name}): unknown parameter(s) {unknown}; known: {sorted(STEP_PARAMS[name])}"
-            )
-        out.append({"step": name, **STEP_PARAMS[name], **{k: v for k, v in step.items() if k != "step"}})
+        try:
+            STEPS.get(name)
+        except ConfigError as err:
+            raise ConfigError(f"preprocess step {i}: {err}") from None
+        params = {k: v for k, v in step.items() if k != "step"}
+        STEPS.check_params(name, params, where=f"preprocess step {i} ({name})")
+        out.append({"step": name, **STEPS.parameters(name), **params})
     return out
 
 
@@ -129,62 +130,92 @@ def drop_channels(layout: ElectrodeLayout, bad: np.ndarray) -> tuple[ElectrodeLa
     return ElectrodeLayout(layout.name, grid, layout.pitch_mm), keep
 
 
+@dataclass
+class Signal:
+    """The state a step works on: float64 samples, trial table, sampling rate and electrode layout."""
+
+    x: np.ndarray
+    trials: pd.DataFrame
+    fs: float
+    layout: ElectrodeLayout
+
+
+def _per_trial(sig: Signal, filt: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Apply ``filt`` to each trial separately (filtering across trial joins would smear them)."""
+    pieces = []
+    for t in sig.trials.itertuples(index=False):
+        pieces.append((int(t.start), int(t.stop), filt(sig.x[int(t.start) : int(t.stop)])))
+    for a, b, seg in pieces:
+        sig.x[a:b] = seg
+
+
+@STEPS.register("bandpass")
+def bandpass_step(sig: Signal, /, *, low_hz: float = 20.0, high_hz: float = 450.0, order: int = 4) -> dict:
+    """Zero-phase Butterworth band-pass per trial."""
+    _per_trial(sig, lambda seg: bandpass(seg, sig.fs, low_hz, high_hz, order))
+    return {}
+
+
+@STEPS.register("notch")
+def notch_step(sig: Signal, /, *, f0_hz: float = 50.0, max_hz: float = 400.0, q: float = 30.0) -> dict:
+    """Zero-phase notches at ``f0_hz`` and its harmonics up to ``max_hz``, per trial."""
+    _per_trial(sig, lambda seg: notch(seg, sig.fs, f0_hz, max_hz, q))
+    return {}
+
+
+@STEPS.register("decimate")
+def decimate_step(sig: Signal, /, *, fs_hz: float = 1024.0) -> dict:
+    """Anti-aliased decimation of each trial to ``fs_hz``; trial bounds follow."""
+    factor = decimation_factor(sig.fs, fs_hz)
+    segments, new_rows, cursor = [], [], 0
+    for t in sig.trials.itertuples(index=False):
+        seg = decimate(sig.x[int(t.start) : int(t.stop)], factor)
+        segments.append(seg)
+        row = t._asdict()
+        row["start"], row["stop"] = cursor, cursor + len(seg)
+        for key in ("active_start", "active_stop"):
+            if row[key] >= 0:
+                row[key] = cursor + (row[key] - int(t.start)) // factor
+        new_rows.append(row)
+        cursor += len(seg)
+    sig.x = np.concatenate(segments) if segments else sig.x[:0]
+    sig.trials = pd.DataFrame(new_rows, columns=sig.trials.columns)
+    sig.fs = sig.fs / factor
+    return {"factor": factor}
+
+
+@STEPS.register("bad_channels")
+def bad_channels_step(sig: Signal, /, *, action: str = "interpolate", dead_ratio: float = 0.1,
+                      noisy_ratio: float = 5.0) -> dict:
+    """Detect dead and noisy channels; interpolate them from grid neighbours or drop them."""
+    dead, noisy = detect_bad_channels(sig.x, dead_ratio, noisy_ratio)
+    bad = np.union1d(dead, noisy)
+    if len(bad):
+        if action == "interpolate":
+            sig.x = interpolate_channels(sig.x, sig.layout, bad)
+        elif action == "drop":
+            sig.layout, keep = drop_channels(sig.layout, bad)
+            sig.x = sig.x[:, keep]
+        else:
+            raise ConfigError(f"bad_channels action must be interpolate or drop, got {action!r}")
+    return {"dead": dead.tolist(), "noisy": noisy.tolist()}
+
+
 def preprocess_recording(rec: Recording, steps: list[dict]) -> Recording:
     """Apply ``steps`` to every trial of ``rec``; returns a new recording with the history in
     ``extra["preprocessing"]`` (each step with its parameters and what it found)."""
     steps = check_steps(steps)
     out = copy.deepcopy(rec)
     history = list(out.extra.get("preprocessing", []))
-    x = out.emg.astype(np.float64)
-    trials = out.trials.copy()
-    fs = out.fs
+    sig = Signal(out.emg.astype(np.float64), out.trials.copy(), out.fs, out.layout)
     for step in steps:
-        name = step["step"]
         record = dict(step)
-        if name in ("bandpass", "notch"):
-            pieces = []
-            for t in trials.itertuples(index=False):
-                seg = x[int(t.start) : int(t.stop)]
-                if name == "bandpass":
-                    seg = bandpass(seg, fs, step["low_hz"], step["high_hz"], step["order"])
-                else:
-                    seg = notch(seg, fs, step["f0_hz"], step["max_hz"], step["q"])
-                pieces.append((int(t.start), int(t.stop), seg))
-            for a, b, seg in pieces:
-                x[a:b] = seg
-        elif name == "decimate":
-            factor = decimation_factor(fs, step["fs_hz"])
-            segments, new_rows, cursor = [], [], 0
-            for t in trials.itertuples(index=False):
-                seg = decimate(x[int(t.start) : int(t.stop)], factor)
-                segments.append(seg)
-                row = t._asdict()
-                row["start"], row["stop"] = cursor, cursor + len(seg)
-                for key in ("active_start", "active_stop"):
-                    if row[key] >= 0:
-                        row[key] = cursor + (row[key] - int(t.start)) // factor
-                new_rows.append(row)
-                cursor += len(seg)
-            x = np.concatenate(segments) if segments else x[:0]
-            trials = pd.DataFrame(new_rows, columns=trials.columns)
-            fs = fs / factor
-            record["factor"] = factor
-        elif name == "bad_channels":
-            dead, noisy = detect_bad_channels(x, step["dead_ratio"], step["noisy_ratio"])
-            bad = np.union1d(dead, noisy)
-            record.update(dead=dead.tolist(), noisy=noisy.tolist())
-            if len(bad):
-                if step["action"] == "interpolate":
-                    x = interpolate_channels(x, out.layout, bad)
-                elif step["action"] == "drop":
-                    out.layout, keep = drop_channels(out.layout, bad)
-                    x = x[:, keep]
-                else:
-                    raise ConfigError(f"bad_channels action must be interpolate or drop, got {step['action']!r}")
+        record.update(STEPS.get(step["step"])(sig, **{k: v for k, v in step.items() if k != "step"}))
         history.append(record)
-    out.emg = x.astype(np.float32)
-    out.fs = float(fs)
-    out.trials = trials
+    out.emg = sig.x.astype(np.float32)
+    out.fs = float(sig.fs)
+    out.trials = sig.trials
+    out.layout = sig.layout
     # the processed signal is no longer the ADC values; the unprocessed store keeps those
     out.raw_scale, out.raw_offset, out.raw_dtype = 1.0, 0.0, "float32"
     out.extra = {**out.extra, "preprocessing": history}

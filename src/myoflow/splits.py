@@ -8,6 +8,14 @@ and versioned. One row per (fold, role, subject, session) with the repetitions i
     2,    test,  7,      1,       2;3
 
 ``session`` -1 means every session; ``repetitions`` is ``all`` or a ``;``-separated list.
+Two optional columns serve the as-published ``sample`` split, which cuts shuffled items (time
+samples or images) into ``n_parts`` parts with the seeded permutation ``part_seed``: ``parts`` is
+``all`` or the ``;``-separated part indices a row covers (``n_parts`` 0: no parts).
+
+Every split is registered in :data:`SPLITS` under the name the config uses. Every fold table is
+checked for leakage when written (:func:`check_fold_table`): no subject (cross-subject protocols),
+session or repetition (within-subject protocols) may be both trained and tested on unless the split
+is declared leaky.
 """
 
 from __future__ import annotations
@@ -18,16 +26,31 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataFormatError
+from .errors import ConfigError, DataFormatError, LeakageError
 from .io import atomic_path
+from .registry import Registry
 
 ROLES = ("train", "validation", "test")
-FOLD_COLUMNS = ["fold", "role", "subject", "session", "repetitions"]
+FOLD_COLUMNS = ["fold", "role", "subject", "session", "repetitions", "parts", "n_parts", "part_seed"]
+_OPTIONAL_DEFAULTS = {"parts": "all", "n_parts": 0, "part_seed": 0}
+
+#: what a split keeps apart between training and test: the unit the leakage guard checks
+LEAKAGE_UNITS = ("subject", "session", "repetition")
+
+#: name -> fold-table builder ``(items, **params) -> DataFrame``; ``items`` is a table with a row per
+#: (subject, session, repetition) present in the data.
+SPLITS: Registry = Registry("split")
 
 
-def _rows(fold: int, role: str, subjects: Iterable[int], session: int = -1, reps="all") -> list[dict]:
-    reps_text = reps if isinstance(reps, str) else ";".join(str(int(r)) for r in reps)
-    return [{"fold": fold, "role": role, "subject": int(s), "session": session, "repetitions": reps_text}
+def _ids_text(values) -> str:
+    return values if isinstance(values, str) else ";".join(str(int(v)) for v in values)
+
+
+def _rows(fold: int, role: str, subjects: Iterable[int], session: int = -1, reps="all",
+          parts="all", n_parts: int = 0, part_seed: int = 0) -> list[dict]:
+    return [{"fold": fold, "role": role, "subject": int(s), "session": int(session),
+             "repetitions": _ids_text(reps), "parts": _ids_text(parts), "n_parts": int(n_parts),
+             "part_seed": int(part_seed)}
             for s in subjects]
 
 
@@ -49,6 +72,15 @@ def fixed_user_split(subjects: Sequence[int], n_training: int, n_validation: int
             )
     return pd.DataFrame(_rows(0, "train", train) + _rows(0, "validation", val) + _rows(0, "test", test),
                         columns=FOLD_COLUMNS)
+
+
+def user_split(training: Sequence[int], validation: Sequence[int], test: Sequence[int]) -> pd.DataFrame:
+    """A fixed user split given by subject ids (one fold, ``0``); the roles must not overlap."""
+    for role, members in (("train", training), ("validation", validation), ("test", test)):
+        if role != "validation" and not members:
+            raise ConfigError(f"user split leaves no {role} users")
+    return pd.DataFrame(_rows(0, "train", sorted(training)) + _rows(0, "validation", sorted(validation))
+                        + _rows(0, "test", sorted(test)), columns=FOLD_COLUMNS)
 
 
 def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetitions: int) -> pd.DataFrame:
@@ -89,16 +121,133 @@ def repetition_kfold(subjects: Sequence[int], repetitions: Sequence[int], k: int
     return pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
 
-def write_fold_table(path: str | os.PathLike, table: pd.DataFrame) -> None:
+@SPLITS.register("subject")
+def subject_split(items: pd.DataFrame) -> pd.DataFrame:
+    """Leave one subject out: fold k tests on the k-th subject (sorted), every session."""
+    return leave_one_subject_out(sorted(items["subject"].unique()))
+
+
+@SPLITS.register("repetition")
+def repetition_split(items: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """K-fold over whole repetitions (of every subject and session)."""
+    return repetition_kfold(sorted(items["subject"].unique()), sorted(items["repetition"].unique()), k)
+
+
+@SPLITS.register("session")
+def session_split(items: pd.DataFrame) -> pd.DataFrame:
+    """Leave one session out: fold k tests on the k-th session (sorted) of every subject that has
+    it and trains on the other sessions (CSL-HDEMG: train on some days, test on another)."""
+    sessions = sorted(int(s) for s in items["session"].unique())
+    if len(sessions) < 2:
+        raise ConfigError(f"the session split needs at least 2 sessions, the data has {sessions}")
+    rows = []
+    for fold, held_out in enumerate(sessions):
+        for (subject, session), _ in items.groupby(["subject", "session"], sort=True):
+            rows += _rows(fold, "test" if session == held_out else "train", [subject], session)
+    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+
+
+@SPLITS.register("sample")
+def sample_split(items: pd.DataFrame, k: int = 5, seed: int = 0) -> pd.DataFrame:
+    """The source's K-fold over shuffled items (time samples / images): LEAKY by design.
+
+    Neighbouring samples of one repetition land in training and test; kept to measure how much
+    of the published accuracy this inflates. Fold k tests on part k of a seeded permutation.
+    """
+    if k < 2:
+        raise ConfigError(f"the sample split needs k >= 2 parts, got {k}")
+    subjects = sorted(items["subject"].unique())
+    rows = []
+    for fold in range(k):
+        rows += _rows(fold, "train", subjects, parts=[p for p in range(k) if p != fold], n_parts=k,
+                      part_seed=seed)
+        rows += _rows(fold, "test", subjects, parts=[fold], n_parts=k, part_seed=seed)
+    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+
+
+#: the unit each registered split keeps apart, and whether it is leaky by design
+SPLIT_UNITS = {"subject": ("subject", False), "repetition": ("repetition", False),
+               "session": ("session", False), "sample": ("repetition", True)}
+
+
+def n_folds(split: str, subjects: Sequence[int], sessions: Sequence[int], k: int) -> int:
+    """Number of folds ``split`` makes, known before any data is read (for the run sheet)."""
+    SPLITS.get(split)
+    if split == "subject":
+        return len(set(subjects))
+    if split == "session":
+        return len(set(sessions))
+    return int(k)
+
+
+def _expand(values: str) -> set[int] | None:
+    return None if str(values) == "all" else {int(v) for v in str(values).split(";") if v != ""}
+
+
+def _overlaps(a, b) -> bool:
+    """Do two id sets (None = all) overlap?"""
+    if a is None or b is None:
+        return True
+    return bool(a & b)
+
+
+def check_fold_table(table: pd.DataFrame, unit: str, leaky: bool = False, name: str = "fold table") -> None:
+    """Raise :class:`~myoflow.errors.LeakageError` if any fold trains (or validates) on what it tests.
+
+    ``unit``: ``subject`` (no subject in training/validation and test of a fold), ``session``
+    (no subject x session in both), ``repetition`` (no subject x session x repetition in both;
+    within-subject protocols). ``leaky=True`` (a split declared leaky, the as-published
+    ``sample`` split) skips the check.
+    """
+    if unit not in LEAKAGE_UNITS:
+        raise ValueError(f"leakage unit must be one of {LEAKAGE_UNITS}, got {unit!r}")
+    if leaky:
+        return
+    problems = []
+    for fold, rows in table.groupby("fold", sort=True):
+        fit_rows = rows[rows["role"].isin(["train", "validation"])]
+        test_rows = rows[rows["role"] == "test"]
+        offending = set()
+        for t in test_rows.itertuples(index=False):
+            same = fit_rows[fit_rows["subject"] == t.subject]
+            if unit == "subject":
+                if len(same):
+                    offending.add(f"subject {t.subject}")
+                continue
+            for f in same.itertuples(index=False):
+                if f.session != -1 and t.session != -1 and f.session != t.session:
+                    continue
+                if unit == "session":
+                    offending.add(f"subject {t.subject} session {t.session}")
+                elif _overlaps(_expand(f.repetitions), _expand(t.repetitions)):
+                    offending.add(f"subject {t.subject} session {t.session} repetitions "
+                                  f"{f.repetitions} (train) / {t.repetitions} (test)")
+        if offending:
+            problems.append(f"fold {fold}: " + ", ".join(sorted(offending)))
+    if problems:
+        raise LeakageError(
+            f"{name}: the same {unit} is in training and test (a leaky split must be declared):\n  "
+            + "\n  ".join(problems)
+        )
+
+
+def write_fold_table(path: str | os.PathLike, table: pd.DataFrame, *, unit: str,
+                     leaky: bool = False) -> None:
+    """Write a fold table after :func:`check_fold_table` (nothing is written if it leaks)."""
+    table = table.assign(**{c: table[c] if c in table else v for c, v in _OPTIONAL_DEFAULTS.items()})
+    check_fold_table(table, unit, leaky=leaky, name=str(path))
     with atomic_path(path) as tmp:
         table[FOLD_COLUMNS].to_csv(tmp, index=False)
 
 
 def read_fold_table(path: str | os.PathLike) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path, dtype={"repetitions": str})
+        table = pd.read_csv(path, dtype={"repetitions": str, "parts": str})
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataFormatError(f"{path}: not a readable fold table ({exc})") from exc
+    for column, default in _OPTIONAL_DEFAULTS.items():
+        if column not in table.columns:
+            table[column] = default
     missing = [c for c in FOLD_COLUMNS if c not in table.columns]
     if missing:
         raise DataFormatError(f"{path}: fold table lacks columns {missing}")
@@ -121,11 +270,24 @@ def select(meta: pd.DataFrame, table: pd.DataFrame, fold: int, role: str) -> np.
     subj = meta["subject"].to_numpy()
     sess = meta["session"].to_numpy()
     reps = meta["repetition"].to_numpy()
+    part_cache: dict[tuple[int, int], np.ndarray] = {}
     for r in rows.itertuples(index=False):
         m = subj == r.subject
         if r.session != -1:
             m &= sess == r.session
         if str(r.repetitions) != "all":
             m &= np.isin(reps, [int(x) for x in str(r.repetitions).split(";")])
+        if int(getattr(r, "n_parts", 0)) > 0 and str(r.parts) != "all":
+            key = (int(r.n_parts), int(r.part_seed))
+            if key not in part_cache:
+                part_cache[key] = item_parts(len(meta), *key)
+            m &= np.isin(part_cache[key], [int(x) for x in str(r.parts).split(";")])
         mask |= m
     return mask
+
+
+def item_parts(n_items: int, n_parts: int, seed: int) -> np.ndarray:
+    """Part index of each item: a seeded permutation of the items cut into ``n_parts`` parts."""
+    parts = np.empty(n_items, dtype=np.int64)
+    parts[np.random.default_rng(seed).permutation(n_items)] = np.arange(n_items) % n_parts
+    return parts

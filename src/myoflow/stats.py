@@ -4,10 +4,12 @@ The unit of analysis is the **subject**: folds (and anything else repeated withi
 pipeline) are averaged per subject before any test, so windows or folds of one person are never
 treated as independent samples.
 
-The long score table has one row per (study, dataset, variant, features, model, loss, protocol,
-fold, subject, metric) with the score in ``value``. A *pipeline* is identified by a list of those
-columns (default :data:`DEFAULT_PIPELINE_COLS`) and labelled by joining their values with ``/``,
-e.g. ``"raw/HTD/LDA/none/crossuser"``.
+The long score table (:data:`myoflow.evaluation.SCORE_COLUMNS`) has one row per grid point
+(study, dataset, protocol, split, train/test variant, features, model, loss, norm, measure, latent,
+classifier, width, fold), subject and metric with the score in ``value``. A *pipeline* is
+identified by a list of those columns (the study's run-sheet columns, or
+:data:`DEFAULT_PIPELINE_COLS`) and labelled by joining their values with ``/``, e.g.
+``"crossuser/raw/raw/HTD/LDA"``.
 
 Conventions
 -----------
@@ -31,17 +33,13 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-#: Columns that identify a pipeline unless the caller says otherwise.
-DEFAULT_PIPELINE_COLS: list[str] = ["variant", "features", "model", "loss", "protocol"]
+from .evaluation import GRID_COLUMNS, SCORE_COLUMNS  # noqa: F401 - SCORE_COLUMNS re-used by callers
 
-#: Columns of the long score table (one row per combination of all but ``value``).
-SCORE_COLUMNS: list[str] = [
-    "study", "dataset", "variant", "features", "model", "loss", "protocol", "fold", "subject",
-    "metric", "value",
-]
+#: Columns that identify a pipeline unless the caller says otherwise.
+DEFAULT_PIPELINE_COLS: list[str] = [c for c in GRID_COLUMNS if c not in ("study", "dataset", "fold")]
 
 #: Design columns that must be constant within (pipeline, subject, fold) for averaging to be safe.
-_DESIGN_COLS = ["study", "dataset", "variant", "features", "model", "loss", "protocol"]
+_DESIGN_COLS = [c for c in GRID_COLUMNS if c != "fold"]
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 
@@ -540,3 +538,44 @@ def mean_ranks(wide: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
     out = pd.Series(ranks.mean(axis=0), index=wide.columns, name="mean_rank")
     out.index.name = "pipeline"
     return out.sort_values(kind="stable")
+
+
+# --------------------------------------------------------------------------------------------
+# Families: pipelines compared only where their subjects are the same people
+# --------------------------------------------------------------------------------------------
+
+def compare_families(
+    scores: pd.DataFrame,
+    metric: str,
+    pipeline_cols: Sequence[str],
+    family_cols: Sequence[str] = (),
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`summarize` and :func:`compare_pipelines` within each family of pipelines.
+
+    A family (e.g. one dataset) is a set of pipelines scored on the same subjects; subjects of two
+    datasets are different people, so they are never paired. Pipelines are labelled by the
+    ``pipeline_cols`` that vary within the family; the tables gain the family columns first.
+    Holm's correction runs within each family.
+
+    Returns ``(summary, omnibus, pairwise)``.
+    """
+    family_cols = list(family_cols)
+    _require(scores, [*family_cols, *pipeline_cols], "score table")
+    rows = scores[scores["metric"] == metric]
+    if rows.empty:
+        known = sorted(map(str, pd.unique(scores["metric"])))
+        raise ValueError(f"no rows for metric {metric!r}; metrics present: {known}")
+    groups = rows.groupby(family_cols, sort=True) if family_cols else [((), rows)]
+    parts: dict[str, list[pd.DataFrame]] = {"summary": [], "omnibus": [], "pairwise": []}
+    for key, family in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        varying = [c for c in pipeline_cols if family[c].nunique(dropna=False) > 1] or list(pipeline_cols[:1])
+        tables = {"summary": summarize(family, metric, varying)}
+        tables["omnibus"], tables["pairwise"] = compare_pipelines(family, metric, varying, seed=seed)
+        for name, table in tables.items():
+            for col, value in reversed(list(zip(family_cols, key))):
+                table.insert(0, col, value)
+            table.insert(len(family_cols), "pipeline_columns", "/".join(varying))
+            parts[name].append(table)
+    return tuple(pd.concat(parts[n], ignore_index=True) for n in ("summary", "omnibus", "pairwise"))

@@ -1,7 +1,12 @@
-"""Seeded synthetic surface-EMG datasets, written in each dataset's *native* format.
+"""Shared forearm physics of the seeded synthetic surface-EMG datasets.
 
-The default workflow runs on these recordings, so they must carry the structure the studies look
-for (see ``spec/synthetic.md``) and must be read by the very readers that read the real data.
+The default workflow runs on synthetic recordings written in each dataset's *native* format, so
+they must carry the structure the studies look for (see ``spec/synthetic.md``) and must be read by
+the very readers that read the real data. The writer of each format lives in its dataset module
+(``myoflow.datasets.<name>``: ``SYNTHETIC_DEFAULTS``, ``synthetic_recordings``,
+``write_synthetic``); this module holds what they share: the forearm model, electrode placement,
+signal synthesis, parameter checks, the WFDB writer and the atomic folder write. Generate a set with
+:func:`myoflow.datasets.write_synthetic`.
 
 Physics, in one paragraph
 -------------------------
@@ -34,7 +39,6 @@ subject's data do not depend on how many subjects, sessions or gestures are gene
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -44,15 +48,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import scipy.io
 from scipy import signal as sps
 
-from .layouts import hyser_16x16
+from .errors import ConfigError
 
-DATASET_KINDS = ("epn612", "hyser", "csl", "icelab")
-
-#: Keys every kind accepts besides its sizes: knobs of the physics, defaults tuned for the studies.
-_PHYSICS_DEFAULTS: dict[str, Any] = {
+#: Keys every synthetic set accepts besides its sizes: knobs of the physics, defaults tuned for the
+#: studies. A dataset module's ``SYNTHETIC_DEFAULTS`` is its sizes followed by these.
+PHYSICS_DEFAULTS: dict[str, Any] = {
     "subject_variability": 1.0,  # scales every between-subject difference (0: clones but for noise)
     "session_shift_mm": 4.0,  # sd of the electrode re-placement shift between sessions
     "noise_scale": 1.0,  # scales the white-noise level of every channel
@@ -61,52 +63,6 @@ _PHYSICS_DEFAULTS: dict[str, Any] = {
     "baseline_wander": True,  # add slow baseline wander
 }
 
-_SIZE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "epn612": {
-        "n_training_users": 10,
-        "n_testing_users": 8,
-        "repetitions_per_gesture": 3,
-        "repetition_s": 2.0,
-        "fs": 200,
-    },
-    "hyser": {
-        "n_subjects": 5,
-        "sessions": [1],
-        "gestures": [6, 7, 8, 9, 10, 11, 30, 31, 32, 34],
-        "trials_per_gesture": 2,
-        "segments_per_trial": 3,
-        "segment_s": 1.0,
-        "fs": 2048,
-    },
-    "csl": {
-        "n_subjects": 2,
-        "n_sessions": 2,
-        "n_gestures": 5,
-        "trials_per_gesture": 3,
-        "trial_s": 1.0,
-        "fs": 2048,
-    },
-    "icelab": {
-        "n_subjects": 1,
-        "n_gestures": 7,
-        "repetitions": 5,
-        "repetition_s": 2.0,
-        "fs": 2560,
-        "trailing_column": True,
-    },
-}
-
-#: EMG-EPN-612 gesture names in the order the synthetic JSON lists them.
-EPN612_GESTURES = ("noGesture", "fist", "waveIn", "waveOut", "open", "pinch")
-#: ICE Lab gesture names, gesture number 1..7 in the file names.
-ICELAB_GESTURES = (
-    "hand close", "no movement", "hand open", "wrist supination", "wrist pronation",
-    "wrist extension", "wrist flexion",
-)
-#: Hyser PR has gestures 1..34.
-HYSER_N_GESTURES = 34
-#: Quattrocento: 16-bit ADC over +-5 V after a gain of 150 -> digital units per mV.
-HYSER_ADC_GAIN = 983.04
 #: Myo armband: int8 counts per mV of the simulated signal (strong contractions reach ~+-100).
 MYO_COUNTS_PER_MV = 100.0
 
@@ -164,17 +120,6 @@ _NAMED_PATTERNS: dict[str, dict[str, float]] = {
     "wrist supination": {"SUP": 1.0, "BR": 0.5, "APL": 0.3},
     "wrist pronation": {"PT": 1.0, "FCR": 0.4, "BR": 0.3},
 }
-_EPN_TO_PATTERN = {
-    "noGesture": "rest", "fist": "fist", "waveIn": "wrist flexion", "waveOut": "wrist extension",
-    "open": "hand open", "pinch": "pinch",
-}
-_ICE_TO_PATTERN = {
-    "hand close": "fist", "no movement": "rest", "hand open": "hand open",
-    "wrist supination": "wrist supination", "wrist pronation": "wrist pronation",
-    "wrist extension": "wrist extension", "wrist flexion": "wrist flexion",
-}
-
-
 def _code(text: str) -> int:
     """A stable non-negative integer for a name (Python's hash() is salted per process)."""
     return zlib.crc32(text.encode("utf-8"))
@@ -267,34 +212,12 @@ def _subject_pattern(seed: int, kind: str, subject: _Subject, gesture_key: int,
 # Electrodes
 # --------------------------------------------------------------------------------------------
 
-def _hyser_positions() -> np.ndarray:
-    """(256, 2) electrode (x, y) in mm, channel order = Hyser storage order.
-
-    Mosaic rows 0-7 are the extensor arrays (dorsal, centred at C/4), rows 8-15 the flexor arrays
-    (volar, centred at 3C/4); mosaic columns run from the elbow (left) to the wrist (right).
-    """
-    rc = hyser_16x16().positions().astype(float)
-    row, col = rc[:, 0], rc[:, 1]
-    x = np.where(row < 8, CIRCUMFERENCE_MM / 4 - 35.0 + 10.0 * row,
-                 3 * CIRCUMFERENCE_MM / 4 - 35.0 + 10.0 * (row - 8))
-    y = 30.0 + 10.0 * col
-    return np.stack([x, y], axis=1)
-
-
 def _wrap_positions() -> np.ndarray:
     """(192, 2) monopolar positions of three 8x8 arrays wrapped around the arm (ICE Lab, CSL).
 
     Index ``64a + 8c + r``: array ``a``, column ``c`` around the arm, row ``r`` along the arm.
     """
     a, c, r = np.meshgrid(np.arange(3), np.arange(8), np.arange(8), indexing="ij")
-    x = 10.0 + 10.0 * (8 * a + c)
-    y = 50.0 + 10.0 * r
-    return np.stack([x.ravel(), y.ravel()], axis=1).astype(float)
-
-
-def _icelab_positions() -> np.ndarray:
-    """(192, 2) positions in ICE Lab channel order ``64a + 8r + c`` (row r along the arm)."""
-    a, r, c = np.meshgrid(np.arange(3), np.arange(8), np.arange(8), indexing="ij")
     x = 10.0 + 10.0 * (8 * a + c)
     y = 50.0 + 10.0 * r
     return np.stack([x.ravel(), y.ravel()], axis=1).astype(float)
@@ -444,150 +367,81 @@ def _effort(rng: np.random.Generator, pattern: np.ndarray) -> np.ndarray:
 # Parameters
 # --------------------------------------------------------------------------------------------
 
-def default_params(kind: str) -> dict:
-    """Default sizes (and physics knobs) of one synthetic dataset kind.
+class ParamCheck:
+    """Checks and normalises a complete synthetic parameter dict (defaults already merged in).
 
-    Parameters
-    ----------
-    kind : str
-        One of :data:`DATASET_KINDS`.
+    Each method checks one key of :attr:`p` and stores the normalised value (``int``, ``float``,
+    ``bool``, list of ``int``) back, so the writers see exact types and the files do not depend on
+    whether the config said ``2`` or ``2.0``. A bad value raises :class:`~myoflow.errors.ConfigError`
+    naming the dataset, the key and what it must be.
 
-    Returns
-    -------
-    dict
-        A fresh copy; every size is a key, e.g. ``n_subjects``, ``fs``; plus the physics keys
-        ``subject_variability``, ``session_shift_mm``, ``noise_scale``, ``bad_channel_prob``,
-        ``mains`` and ``baseline_wander``.
+    >>> c = ParamCheck("mine", {"n_subjects": 2, "fs": 200, **PHYSICS_DEFAULTS})
+    >>> c.physics().integer("n_subjects").p["n_subjects"]
+    2
     """
-    _check_kind(kind)
-    return json.loads(json.dumps({**_SIZE_DEFAULTS[kind], **_PHYSICS_DEFAULTS}))
 
+    def __init__(self, kind: str, params: dict):
+        self.kind = kind
+        self.p = dict(params)
 
-def _check_kind(kind: str) -> None:
-    if kind not in DATASET_KINDS:
-        raise ValueError(f"unknown synthetic dataset kind {kind!r}; known: {list(DATASET_KINDS)}")
+    def fail(self, message: str):
+        raise ConfigError(f"synthetic {self.kind}: {message}")
 
-
-def _resolve(kind: str, params: dict | None) -> dict:
-    """Defaults overlaid with ``params``; ValueError naming the first bad key."""
-    _check_kind(kind)
-    p = default_params(kind)
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(p))
-    if unknown:
-        raise ValueError(f"synthetic {kind}: unknown parameter(s) {unknown}; known: {sorted(p)}")
-    p.update(params)
-
-    def positive_int(key: str, minimum: int = 1) -> None:
-        val = p[key]
+    def integer(self, key: str, minimum: int = 1) -> ParamCheck:
+        val = self.p[key]
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < minimum:
-            raise ValueError(f"synthetic {kind}: parameter {key!r} must be an integer >= {minimum}, "
-                             f"got {val!r}")
-        p[key] = int(val)
+            self.fail(f"parameter {key!r} must be an integer >= {minimum}, got {val!r}")
+        self.p[key] = int(val)
+        return self
 
-    def positive_float(key: str, minimum: float) -> None:
-        val = p[key]
+    def number(self, key: str, minimum: float, maximum: float | None = None) -> ParamCheck:
+        val = self.p[key]
         if isinstance(val, bool) or not isinstance(val, (int, float, np.number)) or not val >= minimum:
-            raise ValueError(f"synthetic {kind}: parameter {key!r} must be a number >= {minimum}, "
-                             f"got {val!r}")
-        p[key] = float(val)
+            self.fail(f"parameter {key!r} must be a number >= {minimum}, got {val!r}")
+        if maximum is not None and val > maximum:
+            self.fail(f"parameter {key!r} must lie in {minimum:g}..{maximum:g}, got {val!r}")
+        self.p[key] = float(val)
+        return self
 
-    def int_list(key: str, lo: int, hi: int) -> None:
-        val = p[key]
+    def int_list(self, key: str, lo: int, hi: int) -> ParamCheck:
+        val = self.p[key]
         ok = (isinstance(val, (list, tuple)) and len(val) > 0
               and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and lo <= v <= hi
                       for v in val)
               and len(set(val)) == len(val))
         if not ok:
-            raise ValueError(f"synthetic {kind}: parameter {key!r} must be a non-empty list of "
-                             f"distinct integers in {lo}..{hi}, got {val!r}")
-        p[key] = [int(v) for v in val]
+            self.fail(f"parameter {key!r} must be a non-empty list of distinct integers in "
+                      f"{lo}..{hi}, got {val!r}")
+        self.p[key] = [int(v) for v in val]
+        return self
 
-    def flag(key: str) -> None:
-        if not isinstance(p[key], (bool, np.bool_)):
-            raise ValueError(f"synthetic {kind}: parameter {key!r} must be true or false, "
-                             f"got {p[key]!r}")
-        p[key] = bool(p[key])
+    def flag(self, key: str) -> ParamCheck:
+        if not isinstance(self.p[key], (bool, np.bool_)):
+            self.fail(f"parameter {key!r} must be true or false, got {self.p[key]!r}")
+        self.p[key] = bool(self.p[key])
+        return self
 
-    positive_float("subject_variability", 0.0)
-    positive_float("session_shift_mm", 0.0)
-    positive_float("noise_scale", 0.0)
-    positive_float("bad_channel_prob", 0.0)
-    if p["bad_channel_prob"] > 1:
-        raise ValueError(f"synthetic {kind}: parameter 'bad_channel_prob' must lie in 0..1, "
-                         f"got {p['bad_channel_prob']!r}")
-    flag("mains")
-    flag("baseline_wander")
-    positive_int("fs", 100)
-    if kind == "epn612":
-        positive_int("n_training_users", 0)
-        positive_int("n_testing_users", 0)
-        if p["n_training_users"] + p["n_testing_users"] == 0:
-            raise ValueError(f"synthetic {kind}: parameters 'n_training_users' and "
-                             "'n_testing_users' are both 0; nothing to generate")
-        positive_int("repetitions_per_gesture")
-        positive_float("repetition_s", 0.001)
-    elif kind == "hyser":
-        positive_int("n_subjects")
-        int_list("sessions", 1, 99)
-        int_list("gestures", 1, HYSER_N_GESTURES)
-        positive_int("trials_per_gesture")
-        positive_int("segments_per_trial")
-        positive_float("segment_s", 0.001)
-    elif kind == "csl":
-        positive_int("n_subjects")
-        positive_int("n_sessions")
-        positive_int("n_gestures")
-        positive_int("trials_per_gesture")
-        positive_float("trial_s", 0.001)
-    else:  # icelab
-        positive_int("n_subjects")
-        positive_int("n_gestures")
-        if p["n_gestures"] > len(ICELAB_GESTURES):
-            raise ValueError(f"synthetic {kind}: parameter 'n_gestures' must be <= "
-                             f"{len(ICELAB_GESTURES)}, got {p['n_gestures']!r}")
-        positive_int("repetitions")
-        positive_float("repetition_s", 0.001)
-        flag("trailing_column")
-    for key in ("repetition_s", "segment_s", "trial_s"):
-        if key in p and round(p[key] * p["fs"]) < 10:
-            raise ValueError(f"synthetic {kind}: parameter {key!r} = {p[key]} s gives fewer than "
-                             f"10 samples at fs {p['fs']}")
-    return p
+    def physics(self) -> ParamCheck:
+        """The keys of :data:`PHYSICS_DEFAULTS` and ``fs`` (Hz, an integer >= 100)."""
+        self.number("subject_variability", 0.0)
+        self.number("session_shift_mm", 0.0)
+        self.number("noise_scale", 0.0)
+        self.number("bad_channel_prob", 0.0, 1.0)
+        self.flag("mains")
+        self.flag("baseline_wander")
+        return self.integer("fs", 100)
 
-
-def expected_recordings(kind: str, params: dict) -> list[tuple[int, int]]:
-    """The (subject, session) pairs the dataset's reader lists after :func:`generate_dataset`.
-
-    Subject ids follow each reader: EMG-EPN-612 users are 0-based (trainingJSON users first, then
-    testingJSON users); Hyser, CSL and ICE Lab keep their 1-based folder/file numbers.
-
-    Parameters
-    ----------
-    kind : str
-        One of :data:`DATASET_KINDS`.
-    params : dict
-        Parameters as given to :func:`generate_dataset` (missing keys take the defaults).
-
-    Returns
-    -------
-    list of (int, int)
-        Sorted.
-    """
-    p = _resolve(kind, params)
-    if kind == "epn612":
-        out = [(i, 1) for i in range(p["n_training_users"] + p["n_testing_users"])]
-    elif kind == "hyser":
-        out = [(s, k) for s in range(1, p["n_subjects"] + 1) for k in p["sessions"]]
-    elif kind == "csl":
-        out = [(s, k) for s in range(1, p["n_subjects"] + 1) for k in range(1, p["n_sessions"] + 1)]
-    else:
-        out = [(s, 1) for s in range(1, p["n_subjects"] + 1)]
-    return sorted(out)
+    def duration(self, key: str) -> ParamCheck:
+        """A duration in seconds that gives at least 10 samples at ``fs`` (check ``fs`` first)."""
+        self.number(key, 0.001)
+        if round(self.p[key] * self.p["fs"]) < 10:
+            self.fail(f"parameter {key!r} = {self.p[key]} s gives fewer than 10 samples at fs "
+                      f"{self.p['fs']}")
+        return self
 
 
 # --------------------------------------------------------------------------------------------
-# Writers, one per kind
+# Helpers of the writers
 # --------------------------------------------------------------------------------------------
 
 def _session_placement(seed: int, kind: str, subj: _Subject, session: int, p: dict,
@@ -597,65 +451,6 @@ def _session_placement(seed: int, kind: str, subj: _Subject, session: int, p: di
     shift = subj.shift_xy + rng.normal(0.0, p["session_shift_mm"], 2)
     rotation = subj.rotation + (0.0 if ring else float(np.deg2rad(rng.normal(0.0, 1.5))))
     return shift, rotation, rng
-
-
-def _write_epn612(out: Path, p: dict, seed: int) -> None:
-    kind, fs, v = "epn612", p["fs"], p["subject_variability"]
-    n = int(round(p["repetition_s"] * fs))
-    reps = p["repetitions_per_gesture"]
-    for folder, code, n_users in (("trainingJSON", 0, p["n_training_users"]),
-                                  ("testingJSON", 1, p["n_testing_users"])):
-        for user in range(1, n_users + 1):
-            subj = _make_subject(seed, kind, (code, user), v, ring=True)
-            shift, rot, rng = _session_placement(seed, kind, subj, 1, p, ring=True)
-            weights = _mixing(_place(_myo_positions(subj.circumference), shift, rot), subj)
-            patterns = {g: _subject_pattern(seed, kind, subj, _code(g),
-                                            _named_pattern(_EPN_TO_PATTERN[g]), v)
-                        for g in EPN612_GESTURES}
-            segments, meta = [], []
-            for sample_set in ("trainingSamples", "testingSamples"):
-                for g in EPN612_GESTURES:
-                    for _ in range(reps):
-                        onset = rng.uniform(0.15, 0.4)
-                        up = rng.uniform(0.05, 0.08)
-                        offset = onset + up + rng.uniform(0.3, 0.45)
-                        down = rng.uniform(0.05, 0.08)
-                        shape = _shape(n, onset, up, offset, down)
-                        if g == "noGesture":
-                            shape[:] = 0.0
-                        segments.append(_Segment(n, _effort(rng, patterns[g]), shape))
-                        meta.append((sample_set, g))
-            # the Myo high-passes on board: little wander survives
-            emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.012, params=p,
-                              wander_mv=0.002)
-            counts = np.clip(np.rint(emg * MYO_COUNTS_PER_MV), -128, 127).astype(np.int8)
-            doc: dict[str, Any] = {
-                "generalInfo": {"deviceModel": "Myo Armband", "samplingFrequencyInHertz": fs,
-                                "recordingTimeInSeconds": p["repetition_s"], "synthetic": True},
-                "userInfo": {"name": f"user{user}", "handedness": "right", "synthetic": True},
-                "trainingSamples": {}, "testingSamples": {},
-            }
-            counters = {"trainingSamples": 0, "testingSamples": 0}
-            for i, ((sample_set, g), seg) in enumerate(zip(meta, segments)):
-                x = counts[i * n:(i + 1) * n]
-                counters[sample_set] += 1
-                sample: dict[str, Any] = {
-                    "emg": {f"ch{c + 1}": x[:, c].astype(int).tolist() for c in range(8)},
-                }
-                labelled = not (folder == "testingJSON" and sample_set == "testingSamples")
-                if labelled:
-                    sample["gestureName"] = g
-                    if g != "noGesture":
-                        gt = (seg.shape > 0.05).astype(int)
-                        idx = np.flatnonzero(gt)
-                        sample["groundTruth"] = gt.tolist()
-                        sample["groundTruthIndex"] = [int(idx[0]) + 1, int(idx[-1]) + 1]
-                doc[sample_set][f"idx_{counters[sample_set]}"] = sample
-            udir = out / folder / f"user{user}"
-            udir.mkdir(parents=True)
-            # json.dumps uses the C encoder; json.dump to a file falls back to the slow Python one
-            (udir / f"user{user}.json").write_text(json.dumps(doc, separators=(",", ":")),
-                                                   encoding="utf-8")
 
 
 def _wfdb_number(x: float) -> str:
@@ -703,157 +498,18 @@ def write_wfdb16(directory: str | os.PathLike, record_name: str, digital: np.nda
                                                   encoding="utf-8")
 
 
-def _write_hyser(out: Path, p: dict, seed: int) -> None:
-    kind, fs, v = "hyser", p["fs"], p["subject_variability"]
-    n = int(round(p["segment_s"] * fs))
-    positions = _hyser_positions()
-    for s in range(1, p["n_subjects"] + 1):
-        subj = _make_subject(seed, kind, (s,), v, ring=False)
-        patterns = {g: _subject_pattern(seed, kind, subj, g, _numbered_pattern(seed, kind, g), v)
-                    for g in p["gestures"]}
-        for session in p["sessions"]:
-            shift, rot, rng = _session_placement(seed, kind, subj, session, p, ring=False)
-            amp = float(np.exp(rng.normal(0.0, 0.08)))  # skin impedance differs between days
-            weights = amp * _mixing(_place(positions, shift, rot), subj)
-            segments, labels = [], []
-            for g in p["gestures"]:
-                for _trial in range(p["trials_per_gesture"]):
-                    for _seg in range(p["segments_per_trial"]):
-                        # rest, then the gesture reaches full force within the first ~0.3 s
-                        shape = _shape(n, rng.uniform(0.05, 0.15), rng.uniform(0.08, 0.15), None, 1.0)
-                        segments.append(_Segment(n, _effort(rng, patterns[g]), shape))
-                        labels.append(g)
-            emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.006, params=p)
-            digital = np.clip(np.rint(emg * HYSER_ADC_GAIN), -32768, 32767).astype(np.int16)
-            folder = out / f"subject{s:02d}_session{session}"
-            folder.mkdir(parents=True)
-            for k in range(len(labels)):
-                write_wfdb16(folder, f"dynamic_raw_sample{k + 1}", digital[k * n:(k + 1) * n],
-                             fs, HYSER_ADC_GAIN)
-            (folder / "label_dynamic.txt").write_text(",".join(str(g) for g in labels) + "\n")
+def write_atomically(out_dir: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(folder)`` on a fresh temporary folder path and rename it onto ``out_dir``.
 
-
-def _csl_bipolar(mono: np.ndarray) -> np.ndarray:
-    """Raw CSL channels from monopolar weights (rows ``64a + 8c + r``): consecutive differences
-    along each array column; row ``r == 7`` has no partner and carries nothing."""
-    out = np.zeros_like(mono)
-    j = np.arange(192)
-    live = j % 8 != 7
-    out[live] = mono[j[live] + 1] - mono[j[live]]
-    return out
-
-
-def _write_csl(out: Path, p: dict, seed: int) -> None:
-    kind, fs, v = "csl", p["fs"], p["subject_variability"]
-    n = int(round(p["trial_s"] * fs))
-    live = np.arange(192) % 8 != 7
-    for s in range(1, p["n_subjects"] + 1):
-        subj = _make_subject(seed, kind, (s,), v, ring=False)
-        patterns = {g: (np.zeros(len(MUSCLES)) if g == 0 else
-                        _subject_pattern(seed, kind, subj, g, _numbered_pattern(seed, kind, g), v))
-                    for g in range(p["n_gestures"])}
-        for session in range(1, p["n_sessions"] + 1):
-            shift, rot, rng = _session_placement(seed, kind, subj, session, p, ring=False)
-            amp = float(np.exp(rng.normal(0.0, 0.08)))
-            weights = amp * _csl_bipolar(_mixing(_place(_wrap_positions(), shift, rot), subj))
-            segments, gest = [], []
-            for g in range(p["n_gestures"]):
-                for _ in range(p["trials_per_gesture"] * (3 if g == 0 else 1)):
-                    shape = _shape(n, rng.uniform(0.05, 0.2), rng.uniform(0.1, 0.2), None, 1.0)
-                    if g == 0:
-                        shape[:] = 0.0
-                    segments.append(_Segment(n, _effort(rng, patterns[g]), shape))
-                    gest.append(g)
-            emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.008, params=p,
-                              dead_ok=live)
-            emg[:, ~live] = 0.0  # the unpaired electrode row really is empty in the real set
-            folder = out / f"subject{s}" / f"session{session}"
-            folder.mkdir(parents=True)
-            gest_arr = np.asarray(gest)
-            for g in range(p["n_gestures"]):
-                idx = np.flatnonzero(gest_arr == g)
-                cell = np.empty((len(idx), 1), dtype=object)
-                for i, k in enumerate(idx):
-                    cell[i, 0] = np.ascontiguousarray(emg[k * n:(k + 1) * n].T)  # (192, samples)
-                scipy.io.savemat(folder / f"gest{g}.mat", {"gestures": cell})
-
-
-def _write_icelab(out: Path, p: dict, seed: int) -> None:
-    kind, fs, v = "icelab", p["fs"], p["subject_variability"]
-    n = int(round(p["repetition_s"] * fs))
-    names = ICELAB_GESTURES[:p["n_gestures"]]
-    out.mkdir(parents=True, exist_ok=True)
-    for s in range(1, p["n_subjects"] + 1):
-        subj = _make_subject(seed, kind, (s,), v, ring=False)
-        shift, rot, rng = _session_placement(seed, kind, subj, 1, p, ring=False)
-        weights = _mixing(_place(_icelab_positions(), shift, rot), subj)
-        patterns = {name: _subject_pattern(seed, kind, subj, _code(name),
-                                           _named_pattern(_ICE_TO_PATTERN[name]), v)
-                    for name in names}
-        segments, keys = [], []
-        for g, name in enumerate(names, start=1):
-            for r in range(1, p["repetitions"] + 1):
-                onset = rng.uniform(0.05, 0.15)
-                up = rng.uniform(0.05, 0.1)
-                shape = _shape(n, onset, up, rng.uniform(0.85, 0.9), 0.08)
-                if name == "no movement":
-                    shape[:] = 0.0
-                segments.append(_Segment(n, _effort(rng, patterns[name]), shape))
-                keys.append((g, r))
-        emg = _synthesize(rng, segments, subj, weights, fs, noise_mv=0.008, params=p)
-        for i, (g, r) in enumerate(keys):
-            x = emg[i * n:(i + 1) * n]
-            if p["trailing_column"]:
-                # the 193rd column of the real files is not EMG; a sample counter stands in here
-                x = np.concatenate([x, np.arange(n, dtype=np.float32)[:, None]], axis=1)
-            scipy.io.savemat(out / f"{s:03d}-{g:03d}-{r:03d}.mat",
-                             {"Data": np.ascontiguousarray(x, dtype=np.float32)})
-
-
-_WRITERS: dict[str, Callable[[Path, dict, int], None]] = {
-    "epn612": _write_epn612, "hyser": _write_hyser, "csl": _write_csl, "icelab": _write_icelab,
-}
-
-
-def generate_dataset(kind: str, out_dir: str | os.PathLike, params: dict | None, seed: int) -> None:
-    """Write a synthetic dataset of ``kind`` in its native format into ``out_dir``.
-
-    The files are built in a temporary folder next to ``out_dir`` and renamed onto it only when
-    complete, so a crash never leaves a half-written dataset; an existing ``out_dir`` is replaced.
-
-    Parameters
-    ----------
-    kind : str
-        One of :data:`DATASET_KINDS`.
-    out_dir : path
-        Folder to create; the reader's ``raw_dir``.
-    params : dict
-        Sizes and physics knobs, see :func:`default_params`; missing keys take the defaults.
-    seed : int
-        Master seed; subjects, sessions and gestures draw from child seeds keyed by their ids.
-
-    Raises
-    ------
-    ValueError
-        On an unknown ``kind``, an unknown parameter key or a bad value (the message names it).
-
-    Notes
-    -----
-    Files written:
-
-    * ``epn612``: ``trainingJSON/userN/userN.json``, ``testingJSON/userN/userN.json`` (N from 1).
-    * ``hyser``: ``subjectXX_sessionY/dynamic_raw_sample<k>.hea/.dat`` + ``label_dynamic.txt``.
-    * ``csl``: ``subject<s>/session<k>/gest<g>.mat`` (key ``gestures``, cell of (192, samples)).
-    * ``icelab``: ``<sss>-<ggg>-<rrr>.mat`` (key ``Data``, (samples, 193) float32).
+    The temporary folder sits next to ``out_dir``, so a crash never leaves a half-written dataset
+    there; an existing ``out_dir`` is replaced only once ``write`` returned. ``write`` may create the
+    folder it is given (parents exist) or leave that to this function.
     """
-    p = _resolve(kind, params)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"synthetic {kind}: seed must be a non-negative integer, got {seed!r}")
     target = Path(out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        _WRITERS[kind](tmp / "data", p, int(seed))
+        write(tmp / "data")
         (tmp / "data").mkdir(exist_ok=True)
         if target.exists():
             # move the old copy aside first: os.replace cannot overwrite a non-empty folder
@@ -863,3 +519,4 @@ def generate_dataset(kind: str, out_dir: str | os.PathLike, params: dict | None,
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
+    return target

@@ -1,14 +1,24 @@
-# Config validation, input functions and helpers shared by every rule file.
-# Whatever depends on a dataset's recordings (dataset_recordings and the functions built on it) is
-# called from input and params functions only, never at parse time, because a dataset with
-# `source: download` has no files to list until its download (a checkpoint) ran.
+# Config validation, the datasets' recordings, the three run sheets, and helpers shared by the rules.
+#
+# Whatever depends on a dataset's recordings (dataset_recordings and everything built on it, the
+# run sheets included) is called from input and params functions only, never at parse time,
+# because a dataset with `source: download` has no files to list until its download (a
+# checkpoint) ran. Each is computed once per Snakemake process (functools.cache).
+import functools
 import os
-from pathlib import Path
+import sys
 
+from myoflow import runsheets
 from myoflow.config import validate_config
-from myoflow.readers import get_reader
-from myoflow import synthetic
-
+from myoflow.datasets import (
+    get_dataset,
+    has_synthetic,
+    listing_problems,
+    synthetic_params,
+    synthetic_recordings,
+)
+from myoflow.errors import ConfigError
+from myoflow.latents import LATENT_CLASSIFIERS
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -19,35 +29,58 @@ wildcard_constraints:
     session=r"\d+",
     fold=r"\d+",
     model=r"[A-Za-z0-9_]+",
+    train_variant=r"[a-z_]+",
+    test_variant=r"[a-z_]+",
     variant=r"[a-z_]+",
     group=r"[A-Za-z0-9_]+",
     protocol=r"[a-z_]+",
-    measure=r"[a-z]+",
+    measure=r"[a-z_]+",
+    classifier=r"[a-z_]+",
     split=r"[a-z]+",
     width=r"[0-9.]+",
+    study=r"crossuser|disentangle|hdcnn",
+
+
+CU = config["crossuser"]
+DIS = config["disentangle"]
+HD = config["hdcnn"]
+
+# parameters the schema cannot know (they are the classifiers' own) are checked at start-up too
+for _name, _params in DIS["classifiers"].items():
+    LATENT_CLASSIFIERS.check_params(
+        _name, _params, exclude={"seed"}, where=f"disentangle.classifiers.{_name}"
+    )
 
 
 def dataset_config(dataset):
     try:
         return config["datasets"][dataset]
     except KeyError:
-        raise ValueError(
+        raise ConfigError(
             f"dataset {dataset!r} is not configured under 'datasets' (configured: {sorted(config['datasets'])})"
         ) from None
 
 
 def raw_dir(dataset):
     """Folder of the dataset's raw files: made by a rule (synthetic, download), else the user's."""
-    source = dataset_config(dataset)["source"]
+    cfg = dataset_config(dataset)
+    source = cfg["source"]
     if source == "synthetic":
+        if not has_synthetic(cfg["reader"]):
+            raise ConfigError(
+                f"datasets.{dataset}.source: synthetic, but dataset module {cfg['reader']!r} has no "
+                "synthetic writer; set source to the folder of its files or to download"
+            )
         return f"resources/synthetic/{dataset}"
     if source == "download":
         return f"resources/raw/{dataset}"
     if not os.path.isdir(source):
-        raise ValueError(
+        alternatives = "source: download (fetch them from the original source)"
+        if has_synthetic(cfg["reader"]):
+            alternatives += " or source: synthetic"
+        raise ConfigError(
             f"datasets.{dataset}.source: folder {source!r} does not exist; put the raw "
-            f"{dataset_config(dataset)['reader']} files there, or set source: download (fetch them "
-            "from the original source) or source: synthetic"
+            f"{cfg['reader']} files there, or set {alternatives}"
         )
     return source
 
@@ -75,22 +108,39 @@ def download_input(dataset):
     return [listable_raw_dir(dataset)]
 
 
-# a missing source folder stops the run at start-up, naming the key
-for _dataset in config["datasets"]:
+# an unknown dataset module, a missing source folder, or a synthetic source without a writer stops
+# the run at start-up, naming the key
+for _dataset, _cfg in config["datasets"].items():
+    try:
+        get_dataset(_cfg["reader"])
+    except ConfigError as exc:
+        raise ConfigError(f"datasets.{_dataset}.reader: {exc}") from None
     raw_dir(_dataset)
 
 
+@functools.cache
 def dataset_recordings(dataset):
-    """(subject, session) pairs of a dataset.
+    """(subject, session) pairs of a dataset, sorted.
 
     Known from the config for synthetic data, else listed from the raw folder (for a download, once
-    it is there: see listable_raw_dir).
+    it is there: see listable_raw_dir). Documented subjects or sessions absent from a listing are
+    reported on the terminal.
     """
     cfg = dataset_config(dataset)
     if cfg["source"] == "synthetic":
-        params = {**synthetic.default_params(cfg["reader"]), **cfg["synthetic"]}
-        return synthetic.expected_recordings(cfg["reader"], params)
-    return get_reader(cfg["reader"]).list_recordings(listable_raw_dir(dataset), cfg["options"])
+        return tuple(
+            synthetic_recordings(
+                cfg["reader"], synthetic_params(cfg["reader"], cfg["synthetic"])
+            )
+        )
+    recordings = tuple(
+        get_dataset(cfg["reader"]).list_recordings(
+            listable_raw_dir(dataset), cfg["options"]
+        )
+    )
+    for note in listing_problems(cfg["reader"], recordings):
+        print(f"myoflow: datasets.{dataset} ({cfg['source']}): {note}", file=sys.stderr)
+    return recordings
 
 
 def store_path(dataset, subject, session):
@@ -100,151 +150,195 @@ def store_path(dataset, subject, session):
 def study_store_path(dataset, subject, session):
     """The store a study reads: preprocessed when the dataset has preprocessing steps."""
     if dataset_config(dataset)["preprocess"]:
-        return f"results/store/{dataset}/preprocessed/sub-{subject:03d}_ses-{session}.h5"
+        return (
+            f"results/store/{dataset}/preprocessed/sub-{subject:03d}_ses-{session}.h5"
+        )
     return store_path(dataset, subject, session)
 
 
-def store_files(dataset, session=None):
+def store_files(dataset, sessions=None):
     return [
         study_store_path(dataset, s, ses)
         for s, ses in dataset_recordings(dataset)
-        if session is None or ses == session
+        if sessions is None or ses in sessions
     ]
 
 
-def subjects_of(dataset, session=None):
-    return sorted({s for s, ses in dataset_recordings(dataset) if session is None or ses == session})
+def subjects_of(dataset, sessions=None):
+    return sorted(
+        {
+            s
+            for s, ses in dataset_recordings(dataset)
+            if sessions is None or ses in sessions
+        }
+    )
+
+
+def run_sheet_rows(sheet, **keys):
+    """Rows of a run sheet matching the given column values (wildcards are text)."""
+    mask = True
+    for column, value in keys.items():
+        mask = mask & (sheet[column].astype(str) == str(value))
+    return sheet[mask]
 
 
 # ---- study 1: cross-user -------------------------------------------------------------------
-CU = config["crossuser"]
-
-
-def epn_training_users():
-    """Number of trainingJSON users: they train; user ids of testingJSON users follow them."""
-    cfg = dataset_config(CU["dataset"])
+def _published_training_users(dataset):
+    cfg = dataset_config(dataset)
+    dataset_module = get_dataset(cfg["reader"])
+    if not hasattr(dataset_module, "published_training_subjects"):
+        raise ConfigError(
+            f"crossuser.split.training_users: dataset {dataset!r} ({cfg['reader']}) has no published "
+            "user split; give training_users as a list of subject ids or a count"
+        )
     if cfg["source"] == "synthetic":
-        return {**synthetic.default_params("epn612"), **cfg["synthetic"]}["n_training_users"]
-    users = Path(listable_raw_dir(CU["dataset"]), "trainingJSON").glob("user*")
-    return len([p for p in users if p.is_dir()])
+        return dataset_module.synthetic_training_subjects(
+            synthetic_params(cfg["reader"], cfg["synthetic"])
+        )
+    return dataset_module.published_training_subjects(
+        listable_raw_dir(dataset), cfg["options"]
+    )
 
 
-def crossuser_split_bounds():
-    """(first validation id, first test id) of the fixed user split.
+def _ids(key, value, subjects):
+    missing = sorted(set(value) - set(subjects))
+    if missing:
+        raise ConfigError(
+            f"{key}: subject id(s) {missing} are not in dataset {CU['dataset']!r} "
+            f"(sessions {CU['sessions'] or 'all'}: {len(subjects)} subjects, ids {subjects[:5]}...{subjects[-3:]})"
+        )
+    return sorted(value)
 
-    Subjects with smaller ids train, those in between validate, the rest test. With
-    ``crossuser.split.training_users`` null (EMG-EPN-612) the trainingJSON users train; otherwise
-    the first ``training_users`` of the sorted subjects train and the next ``validation_users``
-    validate.
+
+@functools.cache
+def crossuser_user_split():
+    """{"train", "validation", "test"} -> subject ids of the cross-user study's fixed split.
+
+    Ids or counts from crossuser.split; a listed id absent from the data is an error (a missing
+    subject folder must not silently shift a split).
     """
     split = CU["split"]
-    n_val = split["validation_users"]
-    if split.get("training_users") is None:
-        first_val = epn_training_users()
-        return first_val, first_val + n_val
-    subjects = subjects_of(CU["dataset"])
-    n_train = split["training_users"]
-    if n_train + n_val >= len(subjects):
-        raise ValueError(
-            f"crossuser.split: training_users {n_train} + validation_users {n_val} leave no test "
-            f"users among the {len(subjects)} subjects of dataset {CU['dataset']!r}"
+    subjects = subjects_of(CU["dataset"], CU["sessions"])
+    train = split["training_users"]
+    if train is None:
+        train = [s for s in _published_training_users(CU["dataset"]) if s in subjects]
+    elif isinstance(train, int):
+        train = subjects[:train]
+    else:
+        train = _ids("crossuser.split.training_users", train, subjects)
+    rest = [s for s in subjects if s not in set(train)]
+    validation = split["validation_users"]
+    if isinstance(validation, int):
+        validation = rest[:validation]
+    else:
+        validation = _ids("crossuser.split.validation_users", validation, rest)
+    test = split["test_users"]
+    if test is None:
+        test = [s for s in rest if s not in set(validation)]
+    else:
+        test = _ids(
+            "crossuser.split.test_users",
+            test,
+            [s for s in rest if s not in set(validation)],
         )
-    return subjects[n_train], subjects[n_train + n_val]
+    if not train or not test:
+        raise ConfigError(
+            f"crossuser.split leaves {len(train)} training and {len(test)} test users among the "
+            f"{len(subjects)} subjects of dataset {CU['dataset']!r}"
+        )
+    return {"train": train, "validation": validation, "test": test}
 
 
-def crossuser_test_users():
-    first_test = crossuser_split_bounds()[1]
-    return [s for s in subjects_of(CU["dataset"]) if s >= first_test]
+@functools.cache
+def crossuser_sheet():
+    n_within = len(crossuser_user_split()["test"])
+    return runsheets.crossuser_sheet(CU, CU["dataset"], n_within)
 
 
-def crossuser_folds(protocol):
+def crossuser_train_jobs():
+    return crossuser_sheet().drop_duplicates("model_file")
+
+
+def crossuser_model_input(variant, model):
+    if CU["models"][model]["input"] == "windows":
+        return f"results/crossuser/windows/{variant}.h5"
+    return f"results/crossuser/features/{variant}/{CU['models'][model]['input']}.h5"
+
+
+CU_TEST_VARIANTS = CU["test_variants"] or CU["variants"]
+
+
+def crossuser_predict_inputs(protocol, train_variant, model, fold):
+    """Named inputs of one prediction job: the model, the fold table, one data file per test variant."""
+    return {
+        "model": f"results/crossuser/models/{protocol}/{train_variant}/{model}/fold-{fold}.model",
+        "folds": f"results/crossuser/folds/{protocol}.csv",
+        **{f"data_{v}": crossuser_model_input(v, model) for v in CU_TEST_VARIANTS},
+    }
+
+
+def crossuser_fold_params(protocol):
+    """Only what the protocol's fold table needs, so other changes do not re-run its jobs."""
+    split = crossuser_user_split()
     if protocol == "crossuser":
-        return [0]
-    return list(range(len(crossuser_test_users())))
-
-
-def crossuser_model_input(wildcards):
-    model = CU["models"][wildcards.model]
-    if model["input"] == "windows":
-        return f"results/crossuser/windows/{wildcards.variant}.h5"
-    return f"results/crossuser/features/{wildcards.variant}/{model['input']}.h5"
-
-
-def crossuser_runs():
-    """(protocol, variant, model, fold) of every cross-user training job."""
-    runs = []
-    for variant in CU["variants"]:
-        for model in CU["models"]:
-            runs += [("crossuser", variant, model, f) for f in crossuser_folds("crossuser")]
-        for model in CU["within_user"]["models"]:
-            runs += [("within_user", variant, model, f) for f in crossuser_folds("within_user")]
-    return runs
-
-
-def crossuser_predictions():
-    return [
-        f"results/crossuser/predictions/{p}/{v}/{m}/fold-{f}.csv.gz" for p, v, m, f in crossuser_runs()
-    ]
-
-
-def crossuser_prediction_keys():
-    return [
-        {"study": "crossuser", "dataset": CU["dataset"], "variant": v,
-         "features": CU["models"][m]["input"], "model": m,
-         "loss": CU["models"][m]["params"].get("loss", "ce") if CU["models"][m]["estimator"] == "torch" else "none",
-         "protocol": p, "fold": f}
-        for p, v, m, f in crossuser_runs()
-    ]
+        return {"users": split}
+    return {
+        "users": {"test": split["test"]},
+        "train_repetitions": CU["within_user"]["train_repetitions"],
+    }
 
 
 # ---- study 2: disentanglement --------------------------------------------------------------
-DIS = config["disentangle"]
+@functools.cache
+def disentangle_subjects_by_session():
+    return {ses: subjects_of(DIS["dataset"], [ses]) for ses in DIS["sessions"]}
 
 
-def disentangle_folds():
-    return list(range(len(subjects_of(DIS["dataset"], DIS["session"]))))
+@functools.cache
+def disentangle_sheet():
+    return runsheets.disentangle_sheet(
+        DIS, DIS["dataset"], disentangle_subjects_by_session()
+    )
 
 
 # ---- study 3: HD-CNN -----------------------------------------------------------------------
-HD = config["hdcnn"]
+@functools.cache
+def hdcnn_sheet():
+    sheet, skipped = runsheets.hdcnn_sheet(
+        HD, {d: dataset_recordings(d) for d in HD["datasets"]}
+    )
+    for note in skipped:
+        print(f"myoflow: {note}", file=sys.stderr)
+    return sheet
 
 
-def hdcnn_runs():
-    return [
-        (d, s, w, f)
-        for d in HD["datasets"]
-        for s in HD["splits"]
-        for w in HD["widths"]
-        for f in range(HD["folds"])
-    ]
-
-
-def hdcnn_predictions():
-    return [f"results/hdcnn/predictions/{d}/{s}/w{w}/fold-{f}.csv.gz" for d, s, w, f in hdcnn_runs()]
-
-
-def hdcnn_prediction_keys():
-    return [
-        {"study": "hdcnn", "dataset": d, "variant": HD["images"]["mode"], "features": "image",
-         "model": f"MobileNetV2_w{w}", "loss": "ce", "protocol": s, "fold": f}
-        for d, s, w, f in hdcnn_runs()
-    ]
+def hdcnn_n_classes(dataset):
+    return get_dataset(dataset_config(dataset)["reader"]).N_CLASSES
 
 
 # ---- final targets -------------------------------------------------------------------------
-def study_targets():
-    return [
-        "results/crossuser/scores.csv",
-        "results/crossuser/stats/pairwise.csv",
+STUDY_FIGURES = {
+    "crossuser": [
         "results/crossuser/figures/per_user_balanced_accuracy.png",
-        "results/disentangle/scores.csv",
-        "results/disentangle/stats/pairwise.csv",
+        "results/crossuser/figures/cross_variant.png",
+    ],
+    "disentangle": [
         "results/disentangle/figures/reconstruction_maps.png",
         "results/disentangle/figures/latent_accuracy.png",
-        "results/hdcnn/scores.csv",
-        "results/hdcnn/stats/pairwise.csv",
-        "results/hdcnn/model_costs.csv",
+    ],
+    "hdcnn": [
         "results/hdcnn/figures/accuracy_by_split.png",
+        "results/hdcnn/model_costs.csv",
+    ],
+}
+
+
+def study_targets(study):
+    return [
+        f"results/{study}/runs.tsv",
+        f"results/{study}/scores.csv",
+        f"results/{study}/stats/pairwise.csv",
+        *STUDY_FIGURES[study],
     ]
 
 
@@ -256,8 +350,9 @@ def dataset_targets():
     """
 
     def stores_of(dataset):
-        return lambda wildcards: store_files(dataset) + [
-            store_path(dataset, s, ses) for s, ses in dataset_recordings(dataset)
-        ]
+        return lambda wildcards: sorted(
+            set(store_files(dataset))
+            | {store_path(dataset, s, ses) for s, ses in dataset_recordings(dataset)}
+        )
 
     return {f"stores_{dataset}": stores_of(dataset) for dataset in config["datasets"]}

@@ -14,9 +14,6 @@ checkpoint download_dataset:
     """
     output:
         directory("resources/raw/{dataset}"),
-    params:
-        reader=lambda w: dataset_config(w.dataset)["reader"],
-        download=lambda w: dataset_config(w.dataset)["download"],
     log:
         "logs/download/{dataset}.log",
     conda:
@@ -25,6 +22,9 @@ checkpoint download_dataset:
     resources:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=24 * 60,
+    params:
+        reader=lambda w: dataset_config(w.dataset)["reader"],
+        download=lambda w: dataset_config(w.dataset)["download"],
     script:
         "../../scripts/download_dataset.py"
 
@@ -33,10 +33,6 @@ rule generate_synthetic:
     """Synthetic recordings written in the dataset's native format (the default run's data)."""
     output:
         directory("resources/synthetic/{dataset}"),
-    params:
-        kind=lambda w: dataset_config(w.dataset)["reader"],
-        synthetic=lambda w: dataset_config(w.dataset)["synthetic"],
-        seed=config["seed"],
     log:
         "logs/generate_synthetic/{dataset}.log",
     benchmark:
@@ -47,6 +43,12 @@ rule generate_synthetic:
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=30,
+    params:
+        kind=lambda w: dataset_config(w.dataset)["reader"],
+        synthetic=lambda w: synthetic_params(
+            dataset_config(w.dataset)["reader"], dataset_config(w.dataset)["synthetic"]
+        ),
+        seed=config["seed"],
     script:
         "../../scripts/generate_synthetic.py"
 
@@ -57,19 +59,19 @@ rule convert_recording:
         raw=lambda w: raw_dir(w.dataset),
     output:
         "results/store/{dataset}/sub-{subject}_ses-{session}.h5",
-    params:
-        reader=lambda w: dataset_config(w.dataset)["reader"],
-        options=lambda w: dataset_config(w.dataset)["options"],
     log:
         "logs/convert/{dataset}/sub-{subject}_ses-{session}.log",
-    conda:
-        "../../envs/data.yaml"
     group:
         "convert"
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
+    params:
+        reader=lambda w: dataset_config(w.dataset)["reader"],
+        options=lambda w: dataset_config(w.dataset)["options"],
     script:
         "../../scripts/convert_recording.py"
 
@@ -80,17 +82,17 @@ rule preprocess_recording:
         "results/store/{dataset}/sub-{subject}_ses-{session}.h5",
     output:
         "results/store/{dataset}/preprocessed/sub-{subject}_ses-{session}.h5",
-    params:
-        steps=lambda w: dataset_config(w.dataset)["preprocess"],
     log:
         "logs/preprocess/{dataset}/sub-{subject}_ses-{session}.log",
-    conda:
-        "../../envs/data.yaml"
     group:
         "convert"
+    conda:
+        "../../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
+    params:
+        steps=lambda w: dataset_config(w.dataset)["preprocess"],
     script:
         "../../scripts/preprocess_recording.py"

@@ -1,35 +1,27 @@
-# Score table -> statistical tests over subjects (summary, omnibus, pairwise with Holm).
-
-STATS = {
-    "crossuser": {"metric": "balanced_accuracy", "pipeline": ["variant", "features", "model", "protocol"]},
-    "disentangle": {"metric": "gesture_accuracy", "pipeline": ["features", "model"]},
-    "hdcnn": {"metric": "accuracy", "pipeline": ["dataset", "model", "protocol"]},
-}
+# Shared stage: score table -> statistical tests over subjects (summary, omnibus, pairwise with Holm).
+# A pipeline is identified by the run sheet's grid columns (myoflow.runsheets.STUDY_DESIGN) and
+# pipelines are compared within families (e.g. one dataset), so any grid is accepted.
+from myoflow.runsheets import STUDY_DESIGN
 
 
 rule study_stats:
+    """Per-pipeline summary, Friedman omnibus and Holm-corrected pairwise tests of one study."""
     input:
         scores="results/{study}/scores.csv",
     output:
         summary=report(
             "results/{study}/stats/summary.csv",
             caption="../report/stats_summary.rst",
-            category="Statistics",
+            category="Statistical tests",
             labels={"study": "{study}", "table": "summary"},
         ),
         omnibus="results/{study}/stats/omnibus.csv",
         pairwise=report(
             "results/{study}/stats/pairwise.csv",
             caption="../report/stats_pairwise.rst",
-            category="Statistics",
+            category="Statistical tests",
             labels={"study": "{study}", "table": "pairwise tests"},
         ),
-    params:
-        metric=lambda w: STATS[w.study]["metric"],
-        pipeline=lambda w: STATS[w.study]["pipeline"],
-        seed=config["seed"],
-    wildcard_constraints:
-        study="crossuser|disentangle|hdcnn",
     log:
         "logs/{study}/stats.log",
     conda:
@@ -38,5 +30,8 @@ rule study_stats:
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
+    params:
+        design=lambda w: STUDY_DESIGN[w.study],
+        seed=config["seed"],
     script:
         "../../scripts/study_stats.py"

@@ -1,19 +1,19 @@
 """Model registry: every network of every study, built by name from config values.
 
 Use :func:`build_model` from rule scripts; the classes are importable for direct use and tests.
+Names are case-insensitive (``MHCNN`` in a config is ``mhcnn`` here).
 """
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 from torch import nn
 
-from myoflow.errors import ConfigError
 from myoflow.models.crossuser import CNN, LSTM, MHCNN, MLP
 from myoflow.models.disentangle import DisentangleNet
 from myoflow.models.mobilenetv2 import MobileNetV2, count_params_and_macs
+from myoflow.registry import Registry
 
 __all__ = [
     "MODELS",
@@ -28,22 +28,14 @@ __all__ = [
     "DisentangleNet",
 ]
 
-#: name -> class; every class takes ``(input_shape, n_classes, **params)``.
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "mhcnn": MHCNN,
-    "cnn": CNN,
-    "lstm": LSTM,
-    "mlp": MLP,
-    "mobilenetv2": MobileNetV2,
-    "disentangle": DisentangleNet,
-}
-
-
-def _lookup(name: str) -> Callable[..., nn.Module]:
-    key = str(name).lower()
-    if key not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
-    return MODELS[key]
+#: lower-case name -> class; every class takes ``(input_shape, n_classes, **params)``.
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+MODELS.register("mhcnn", MHCNN)
+MODELS.register("cnn", CNN)
+MODELS.register("lstm", LSTM)
+MODELS.register("mlp", MLP)
+MODELS.register("mobilenetv2", MobileNetV2)
+MODELS.register("disentangle", DisentangleNet)
 
 
 def model_params(name: str) -> dict[str, Any]:
@@ -59,13 +51,7 @@ def model_params(name: str) -> dict[str, Any]:
     dict
         Parameter name -> default value (``input_shape`` and ``n_classes`` excluded).
     """
-    sig = inspect.signature(_lookup(name).__init__)
-    return {
-        p.name: p.default
-        for p in sig.parameters.values()
-        if p.name not in ("self", "input_shape", "n_classes")
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
+    return MODELS.parameters(str(name).lower())
 
 
 def build_model(name: str, input_shape: tuple, n_classes: int, **params: Any) -> nn.Module:
@@ -92,12 +78,4 @@ def build_model(name: str, input_shape: tuple, n_classes: int, **params: Any) ->
     ValueError (:class:`myoflow.errors.ConfigError`)
         Unknown model name or unknown parameter; the message names it and lists the known ones.
     """
-    cls = _lookup(name)
-    known = model_params(name)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"unknown parameter(s) {', '.join(map(repr, unknown))} for model {name!r}; "
-            f"known parameters: {', '.join(sorted(known)) or '(none)'}"
-        )
-    return cls(tuple(int(v) for v in input_shape), int(n_classes), **params)
+    return MODELS.build(str(name).lower(), tuple(int(v) for v in input_shape), int(n_classes), **params)

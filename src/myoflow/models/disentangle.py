@@ -3,7 +3,7 @@
 Two identical encoders map an ``(F, 16, 16)`` electrode map to a pattern latent ``p`` and a
 subject latent ``s`` (``128 x 2 x 2`` = 512 values each with the published widths); one decoder
 rebuilds the map from ``[p, s]``; an MLP discriminator judges real against reconstructed maps.
-Training lives in :func:`myoflow.training.train_disentangle`.
+Training lives in :func:`myoflow.disentangle.train_disentangle`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Reader of Hyser PR (256-channel HD-sEMG, Quattrocento, 2048 Hz) in its native WFDB layout.
+"""Hyser PR (256-channel HD-sEMG, Quattrocento, 2048 Hz): reader of its native WFDB layout, its
+download source (PhysioNet) and its synthetic writer.
 
 Layout (PhysioNet ``hd-semg/1.0.0/pr_dataset``): ``subjectXX_sessionY/`` folders with WFDB records
 ``{task}_{signal}_sample<k>.hea/.dat`` (256 channels) and ``label_{task}.txt`` (one comma-separated
@@ -9,7 +10,7 @@ the folder names (1-based).
 Samples are ordered gesture, trial, segment; ``segment`` and ``gesture_trial`` are derived from
 that order with ``segments_per_trial``.
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`):
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`):
 
 ``task``
     ``"dynamic"`` (default) or ``"maintenance"``.
@@ -20,6 +21,10 @@ Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`):
     the label file, ascending). List them explicitly so labels agree across subjects.
 ``segments_per_trial``
     Samples per trial of one gesture (default 3 for dynamic, 1 for maintenance).
+
+Synthetic sets (:func:`write_synthetic`) hold ``dynamic_raw_sample<k>`` records and
+``label_dynamic.txt`` of ``n_subjects`` subjects x ``sessions``, ``trials_per_gesture`` x
+``segments_per_trial`` samples per gesture of ``gestures``.
 """
 
 from __future__ import annotations
@@ -34,23 +39,49 @@ import numpy as np
 import pandas as pd
 import wfdb
 
+from .. import synthetic as syn
+from ..download import PhysioNetSource
 from ..errors import ConfigError, DataFormatError
 from ..layouts import hyser_16x16
 from ..store import TRIAL_COLUMNS, Recording
-from ._common import check_options, existing_dir, finish, numbered, option_choice, option_int_list
+from ._common import (check_options, existing_dir, finish, id_ranges, numbered, option_choice,
+                      option_int_list)
 
 NAME = "hyser"
+FS = 2048.0
+N_CHANNELS = 256
+#: Hyser PR has gestures 1..34
+N_GESTURE_IDS = 34
+#: class names with the default options (every id 1..34 present, label = id - 1); the option
+#: ``gestures`` keeps a subset, remapped to 0..n-1 in its order
+GESTURES = [f"hyser_{g}" for g in range(1, N_GESTURE_IDS + 1)]
+N_CLASSES = len(GESTURES)
+LAYOUT = "hyser_16x16"
+#: the published pr_dataset: subject01..subject20, two sessions (days) each
+SUBJECTS = tuple(range(1, 21))
+SESSIONS = (1, 2)
 OPTIONS = {
     "task": "'dynamic' (default) or 'maintenance'",
     "signal": "'raw' (default) or 'preprocess'",
     "gestures": "Hyser gesture ids to keep, remapped to 0..n-1 in that order (default: all present)",
     "segments_per_trial": "samples per trial (default 3 dynamic, 1 maintenance)",
 }
-N_CHANNELS = 256
 DEVICE = "OT Bioelettronica Quattrocento"
 #: numpy dtype of the ADC values of each WFDB storage format we expect
 _FMT_DTYPE = {"16": "int16", "80": "int16", "8": "int8", "24": "int32", "32": "int32", "61": "int16"}
 _FMT_BYTES = {"16": 2, "61": 2, "24": 3, "32": 4, "80": 1, "8": 1}
+
+SOURCE = PhysioNetSource(
+    name=NAME,
+    title="Hyser PR (PhysioNet hd-semg 1.0.0, pr_dataset)",
+    landing_page="https://physionet.org/content/hd-semg/1.0.0/",
+    citation="Jiang et al., IEEE TNSRE 2021, doi:10.1109/TNSRE.2021.3082551",
+    licence="Open Data Commons Attribution License v1.0 (PhysioNet open access)",
+    layout="the subjectXX_sessionY/ folders of pr_dataset/",
+    project="hd-semg",
+    version="1.0.0",
+    subfolder="pr_dataset",
+)
 
 
 def _root(raw_dir: str | os.PathLike) -> Path:
@@ -103,8 +134,8 @@ def read_labels(path: Path) -> list[int]:
         ids = [int(float(t)) if float(t).is_integer() else None for t in tokens]
     except ValueError as exc:
         raise DataFormatError(f"{path}: expected comma-separated integer gesture ids ({exc})") from exc
-    if not ids or any(i is None or not 1 <= i <= 34 for i in ids):
-        raise DataFormatError(f"{path}: expected comma-separated gesture ids in 1..34, got "
+    if not ids or any(i is None or not 1 <= i <= N_GESTURE_IDS for i in ids):
+        raise DataFormatError(f"{path}: expected comma-separated gesture ids in 1..{N_GESTURE_IDS}, got "
                               f"{tokens[:10]}{'...' if len(tokens) > 10 else ''}")
     return ids  # type: ignore[return-value]
 
@@ -254,7 +285,7 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     if sorted(records) != list(range(1, len(labels) + 1)):
         raise DataFormatError(
             f"{label_path}: {len(labels)} labels but the records {task}_{sig}_sample<k>.hea present "
-            f"are k = {_ranges(sorted(records))} (expected k = 1..{len(labels)})"
+            f"are k = {id_ranges(sorted(records))} (expected k = 1..{len(labels)})"
         )
     ids_present = sorted(set(labels))
     keep = keep if keep is not None else ids_present
@@ -333,14 +364,82 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     return finish(rec, opts, str(folder))
 
 
-def _ranges(values: list[int]) -> str:
-    """``[1, 2, 3, 5, 7, 8]`` -> ``"1..3, 5, 7..8"`` (for messages)."""
-    if not values:
-        return "none"
-    parts, start = [], values[0]
-    for prev, cur in zip(values, values[1:] + [None]):
-        if cur is None or cur != prev + 1:
-            parts.append(str(start) if start == prev else f"{start}..{prev}")
-            start = cur
-    text = ", ".join(parts[:20])
-    return text + (" ..." if len(parts) > 20 else "")
+# --------------------------------------------------------------------------------------------
+# Synthetic data
+# --------------------------------------------------------------------------------------------
+
+#: sizes of a synthetic set, then the physics
+SYNTHETIC_DEFAULTS = {
+    "n_subjects": 5,
+    "sessions": [1],
+    "gestures": [6, 7, 8, 9, 10, 11, 30, 31, 32, 34],
+    "trials_per_gesture": 2,
+    "segments_per_trial": 3,
+    "segment_s": 1.0,
+    "fs": 2048,
+    **syn.PHYSICS_DEFAULTS,
+}
+#: Quattrocento: 16-bit ADC over +-5 V after a gain of 150 -> digital units per mV
+ADC_GAIN = 983.04
+
+
+def check_synthetic(params: dict) -> dict:
+    """``params`` (complete: defaults merged in) checked and normalised; ConfigError naming a bad key."""
+    c = syn.ParamCheck(NAME, params).physics()
+    c.integer("n_subjects").int_list("sessions", 1, 99).int_list("gestures", 1, N_GESTURE_IDS)
+    return c.integer("trials_per_gesture").integer("segments_per_trial").duration("segment_s").p
+
+
+def synthetic_recordings(params: dict) -> list[tuple[int, int]]:
+    """(subject, session) pairs :func:`list_recordings` finds after :func:`write_synthetic`."""
+    p = check_synthetic(params)
+    return sorted((s, k) for s in range(1, p["n_subjects"] + 1) for k in p["sessions"])
+
+
+def _electrode_positions() -> np.ndarray:
+    """(256, 2) electrode (x, y) in mm, channel order = Hyser storage order.
+
+    Mosaic rows 0-7 are the extensor arrays (dorsal, centred at C/4), rows 8-15 the flexor arrays
+    (volar, centred at 3C/4); mosaic columns run from the elbow (left) to the wrist (right).
+    """
+    rc = hyser_16x16().positions().astype(float)
+    row, col = rc[:, 0], rc[:, 1]
+    x = np.where(row < 8, syn.CIRCUMFERENCE_MM / 4 - 35.0 + 10.0 * row,
+                 3 * syn.CIRCUMFERENCE_MM / 4 - 35.0 + 10.0 * (row - 8))
+    y = 30.0 + 10.0 * col
+    return np.stack([x, y], axis=1)
+
+
+def write_synthetic(out_dir: Path, params: dict, seed: int) -> None:
+    """Write ``subjectXX_sessionY/dynamic_raw_sample<k>.hea/.dat`` and ``label_dynamic.txt``."""
+    p = check_synthetic(params)
+    out = Path(out_dir)
+    kind, fs, v = NAME, p["fs"], p["subject_variability"]
+    n = int(round(p["segment_s"] * fs))
+    positions = _electrode_positions()
+    for s in range(1, p["n_subjects"] + 1):
+        subj = syn._make_subject(seed, kind, (s,), v, ring=False)
+        patterns = {g: syn._subject_pattern(seed, kind, subj, g,
+                                            syn._numbered_pattern(seed, kind, g), v)
+                    for g in p["gestures"]}
+        for session in p["sessions"]:
+            shift, rot, rng = syn._session_placement(seed, kind, subj, session, p, ring=False)
+            amp = float(np.exp(rng.normal(0.0, 0.08)))  # skin impedance differs between days
+            weights = amp * syn._mixing(syn._place(positions, shift, rot), subj)
+            segments, labels = [], []
+            for g in p["gestures"]:
+                for _trial in range(p["trials_per_gesture"]):
+                    for _seg in range(p["segments_per_trial"]):
+                        # rest, then the gesture reaches full force within the first ~0.3 s
+                        shape = syn._shape(n, rng.uniform(0.05, 0.15), rng.uniform(0.08, 0.15),
+                                           None, 1.0)
+                        segments.append(syn._Segment(n, syn._effort(rng, patterns[g]), shape))
+                        labels.append(g)
+            emg = syn._synthesize(rng, segments, subj, weights, fs, noise_mv=0.006, params=p)
+            digital = np.clip(np.rint(emg * ADC_GAIN), -32768, 32767).astype(np.int16)
+            folder = out / f"subject{s:02d}_session{session}"
+            folder.mkdir(parents=True)
+            for k in range(len(labels)):
+                syn.write_wfdb16(folder, f"dynamic_raw_sample{k + 1}", digital[k * n:(k + 1) * n],
+                                 fs, ADC_GAIN)
+            (folder / "label_dynamic.txt").write_text(",".join(str(g) for g in labels) + "\n")

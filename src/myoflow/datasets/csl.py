@@ -1,4 +1,5 @@
-"""Reader of CSL-HDEMG (192 bipolar channels, 2048 Hz) in its native MATLAB layout.
+"""CSL-HDEMG (192 bipolar channels, 2048 Hz): reader of its native MATLAB layout, its (manual)
+source and its synthetic writer.
 
 Layout: ``subject<s>/session<k>/gest<g>.mat``, key ``gestures``: a cell array with one
 (192, samples) array per trial; gesture 0 is idle. The raw channels are bipolar along each array
@@ -6,11 +7,14 @@ column, raw channel ``j = 64a + 8c + r``; ``r == 7`` has no partner electrode an
 so it is dropped, leaving 168 channels in raw order (layout ``csl_7x24``). Subjects and sessions
 keep the numbers of the folder names.
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`):
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`):
 
 ``gestures``
     Gesture numbers ``g`` to keep, remapped to labels 0..n-1 in the given order. Default: every
     ``gest<g>.mat`` present, with label = ``g`` (names ``idle``, ``gesture_1``, ...).
+
+Synthetic sets (:func:`write_synthetic`) have the same layout: ``n_subjects`` x ``n_sessions``
+folders with ``gest0.mat`` .. ``gest<n_gestures - 1>.mat`` (idle with three times the trials).
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+import scipy.io
 
+from .. import synthetic as syn
+from ..download import ManualSource
 from ..errors import DataFormatError
 from ..layouts import csl_7x24, csl_dead_channels
 from ..store import TRIAL_COLUMNS, Recording
@@ -30,12 +37,34 @@ from ._common import (check_options, existing_dir, finish, load_mat, numbered, o
                       option_int_list)
 
 NAME = "csl"
+FS = 2048.0
+#: channels of a recording: the 192 raw bipolar channels less the 24 unpaired ones
+N_CHANNELS = 168
+N_RAW_CHANNELS = 192
+#: class names with the default options and all 27 files gest0..gest26 of the published set
+GESTURES = ["idle"] + [f"gesture_{g}" for g in range(1, 27)]
+N_CLASSES = len(GESTURES)
+LAYOUT = "csl_7x24"
+#: 5 subjects x 5 sessions (Amma et al., CHI 2015)
+SUBJECTS = (1, 2, 3, 4, 5)
+SESSIONS = (1, 2, 3, 4, 5)
 OPTIONS = {
     "gestures": "gesture numbers to keep, remapped to 0..n-1 in that order (default: all, label = g)",
 }
-N_RAW_CHANNELS = 192
-FS = 2048.0
 KEY = "gestures"
+
+SOURCE = ManualSource(
+    name=NAME,
+    title="CSL-HDEMG",
+    landing_page="from its authors (Cognitive Systems Lab)",
+    citation="Amma, Krings, Boer, Schultz, 'Advancing Muscle-Computer Interfaces with "
+             "High-Density Electromyography', CHI 2015",
+    licence="the authors' terms",
+    layout="subject<s>/session<k>/gest<g>.mat",
+    how_to_get="CSL-HDEMG has no public download address that myoflow can fetch from: it is "
+               "distributed by its authors (Cognitive Systems Lab; Amma et al., CHI 2015) under "
+               "their terms",
+)
 
 
 def _gesture_name(g: int) -> str:
@@ -170,3 +199,81 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
         extra={"folder": str(folder), "dropped_raw_channels": csl_dead_channels().tolist()},
     )
     return finish(rec, opts, str(folder))
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic data
+# --------------------------------------------------------------------------------------------
+
+#: sizes of a synthetic set, then the physics
+SYNTHETIC_DEFAULTS = {
+    "n_subjects": 2,
+    "n_sessions": 2,
+    "n_gestures": 5,
+    "trials_per_gesture": 3,
+    "trial_s": 1.0,
+    "fs": 2048,
+    **syn.PHYSICS_DEFAULTS,
+}
+
+
+def check_synthetic(params: dict) -> dict:
+    """``params`` (complete: defaults merged in) checked and normalised; ConfigError naming a bad key."""
+    c = syn.ParamCheck(NAME, params).physics()
+    c.integer("n_subjects").integer("n_sessions").integer("n_gestures")
+    return c.integer("trials_per_gesture").duration("trial_s").p
+
+
+def synthetic_recordings(params: dict) -> list[tuple[int, int]]:
+    """(subject, session) pairs :func:`list_recordings` finds after :func:`write_synthetic`."""
+    p = check_synthetic(params)
+    return [(s, k) for s in range(1, p["n_subjects"] + 1) for k in range(1, p["n_sessions"] + 1)]
+
+
+def _bipolar(mono: np.ndarray) -> np.ndarray:
+    """Raw CSL channels from monopolar weights (rows ``64a + 8c + r``): consecutive differences
+    along each array column; row ``r == 7`` has no partner and carries nothing."""
+    out = np.zeros_like(mono)
+    j = np.arange(N_RAW_CHANNELS)
+    live = j % 8 != 7
+    out[live] = mono[j[live] + 1] - mono[j[live]]
+    return out
+
+
+def write_synthetic(out_dir: Path, params: dict, seed: int) -> None:
+    """Write ``subject<s>/session<k>/gest<g>.mat`` (key ``gestures``: cell of (192, samples))."""
+    p = check_synthetic(params)
+    out = Path(out_dir)
+    kind, fs, v = NAME, p["fs"], p["subject_variability"]
+    n = int(round(p["trial_s"] * fs))
+    live = np.arange(N_RAW_CHANNELS) % 8 != 7
+    for s in range(1, p["n_subjects"] + 1):
+        subj = syn._make_subject(seed, kind, (s,), v, ring=False)
+        patterns = {g: (np.zeros(len(syn.MUSCLES)) if g == 0 else
+                        syn._subject_pattern(seed, kind, subj, g,
+                                             syn._numbered_pattern(seed, kind, g), v))
+                    for g in range(p["n_gestures"])}
+        for session in range(1, p["n_sessions"] + 1):
+            shift, rot, rng = syn._session_placement(seed, kind, subj, session, p, ring=False)
+            amp = float(np.exp(rng.normal(0.0, 0.08)))
+            weights = amp * _bipolar(syn._mixing(syn._place(syn._wrap_positions(), shift, rot), subj))
+            segments, gest = [], []
+            for g in range(p["n_gestures"]):
+                for _ in range(p["trials_per_gesture"] * (3 if g == 0 else 1)):
+                    shape = syn._shape(n, rng.uniform(0.05, 0.2), rng.uniform(0.1, 0.2), None, 1.0)
+                    if g == 0:
+                        shape[:] = 0.0
+                    segments.append(syn._Segment(n, syn._effort(rng, patterns[g]), shape))
+                    gest.append(g)
+            emg = syn._synthesize(rng, segments, subj, weights, fs, noise_mv=0.008, params=p,
+                                  dead_ok=live)
+            emg[:, ~live] = 0.0  # the unpaired electrode row really is empty in the real set
+            folder = out / f"subject{s}" / f"session{session}"
+            folder.mkdir(parents=True)
+            gest_arr = np.asarray(gest)
+            for g in range(p["n_gestures"]):
+                idx = np.flatnonzero(gest_arr == g)
+                cell = np.empty((len(idx), 1), dtype=object)
+                for i, k in enumerate(idx):
+                    cell[i, 0] = np.ascontiguousarray(emg[k * n:(k + 1) * n].T)  # (192, samples)
+                scipy.io.savemat(folder / f"gest{g}.mat", {"gestures": cell})

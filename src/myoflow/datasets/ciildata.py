@@ -1,4 +1,5 @@
-"""Reader of LibEMG's CIIL datasets (Myo armband, 8 channels, 200 Hz, int8) in their published layout.
+"""LibEMG's CIIL datasets (Myo armband, 8 channels, 200 Hz, int8): reader of their published layout
+and their download source (GitHub, pinned commit).
 
 Source: GitHub LibEMG/CIILData. Two sub-datasets, chosen with the option ``subset``:
 
@@ -23,7 +24,7 @@ Wrist_Extension -> 3 waveOut, Hand_Open -> 4 open. EMG in a.u. = the int8 values
 int8, ``raw_scale`` 1). Trial columns: :data:`~myoflow.store.TRIAL_COLUMNS` + ``gesture_id`` (the
 file's class), ``block`` (folder name) and ``file_rep`` (the file's ``R``).
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`): ``subset``.
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`): ``subset``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..download import github_source
 from ..errors import DataFormatError
 from ..layouts import myo_ring8
 from ..store import TRIAL_COLUMNS, Recording
@@ -45,14 +47,32 @@ from . import _myo
 from ._common import check_options, existing_dir, finish, numbered, option_choice, option_fs
 
 NAME = "ciildata"
+FS = 200.0
+N_CHANNELS = 8
+GESTURES = list(_myo.EPN_NAMES)
+N_CLASSES = len(GESTURES)
+LAYOUT = "myo_ring8"
+#: the default subset ElectrodeShift: subject0..subject20 (MinimalTrainingData: subject0..10)
+SUBJECTS = tuple(range(21))
+#: 1 before / training, 2 after the electrode shift / test trials
+SESSIONS = (1, 2)
 SUBSETS = ("ElectrodeShift", "MinimalTrainingData")
 OPTIONS = {"subset": "sub-dataset: ElectrodeShift (default) | MinimalTrainingData"}
-N_CHANNELS = 8
-FS = 200.0
+#: the offline copy in ../shared/data (``scripts/extract_real_data.py``)
+REAL_ARCHIVE = "ciildata.tar.xz"
 NATIVE_NAMES = ["Hand_Close", "Hand_Open", "No_Motion", "Wrist_Extension", "Wrist_Flexion"]
 #: file class -> label
 NATIVE = {0: _myo.FIST, 1: _myo.OPEN, 2: _myo.REST, 3: _myo.WAVE_OUT, 4: _myo.WAVE_IN}
 _FILE_RX = re.compile(r"R_(\d+)_C_(\d+)\.csv")
+
+SOURCE = github_source(
+    NAME, "LibEMG", "CIILData", "b7230dd253b3cd2c2603f5fdeb0c3711551ba19f",
+    title="LibEMG CIIL datasets (CIILData)",
+    citation="ElectrodeShift: Campbell et al., JNER 2024, doi:10.1186/s12984-024-01355-4; "
+             "MinimalTrainingData: IEEE document 10394393",
+    licence="no LICENSE file in the repository; cite the papers",
+    layout="ElectrodeShift/ and MinimalTrainingData/",
+)
 
 
 def _root(raw_dir, subset: str) -> Path:
@@ -188,7 +208,7 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     rec = Recording(
         dataset=str(opts.get("dataset", NAME)), subject=int(subject), session=int(session),
         emg=np.concatenate(pieces, axis=0).astype(np.float32), fs=fs, units="a.u.",
-        device="Myo armband", layout=myo_ring8(), gesture_names=list(_myo.EPN_NAMES),
+        device="Myo armband", layout=myo_ring8(), gesture_names=list(GESTURES),
         trials=trials, raw_scale=1.0, raw_offset=0.0, raw_dtype="int8",
         extra={"subset": subset, "folders": [str(f) for f in folders],
                "native_gestures": NATIVE_NAMES},

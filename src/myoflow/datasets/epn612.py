@@ -1,4 +1,5 @@
-"""Reader of EMG-EPN-612 (Myo armband, 8 channels, 200 Hz, int8) in its native JSON layout.
+"""EMG-EPN-612 (Myo armband, 8 channels, 200 Hz, int8): reader of its native JSON layout, its
+download source (Zenodo) and its synthetic writer.
 
 Layout: ``trainingJSON/userN/userN.json`` and ``testingJSON/userN/userN.json`` (N from 1), each a
 JSON object with ``trainingSamples`` and ``testingSamples`` (``idx_1`` .. ``idx_K``), every sample
@@ -10,11 +11,15 @@ Subjects: ``trainingJSON/userN`` -> ``N - 1``; ``testingJSON/userN`` -> ``n_trai
 repetition (both sample sets of trainingJSON users; only ``trainingSamples`` of testingJSON users,
 whose ``testingSamples`` are unlabelled); pinch is dropped.
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`):
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`):
 
 ``n_training_json_users``
     Subject-id offset of the testingJSON users (default: the number of ``trainingJSON/userN``
     folders found, which must then be numbered 1..K).
+
+Synthetic sets (:func:`write_synthetic`) have the same layout: ``n_training_users`` trainingJSON
+and ``n_testing_users`` testingJSON users, ``repetitions_per_gesture`` repetitions of each of the
+six gestures (pinch included, as in the real files) per sample set.
 """
 
 from __future__ import annotations
@@ -28,22 +33,41 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .. import synthetic as syn
+from ..download import ZenodoSource
 from ..errors import ConfigError, DataFormatError
 from ..layouts import myo_ring8
 from ..store import TRIAL_COLUMNS, Recording
 from ._common import check_options, existing_dir, finish, numbered, option_fs
 
 NAME = "epn612"
+FS = 200.0
+N_CHANNELS = 8
+#: class names, index = label
+GESTURES = ["rest", "fist", "waveIn", "waveOut", "open"]
+N_CLASSES = len(GESTURES)
+LAYOUT = "myo_ring8"
+#: 306 trainingJSON users (0..305) and 306 testingJSON users (306..611), one session each
+SUBJECTS = tuple(range(612))
+SESSIONS = (1,)
 OPTIONS = {
     "n_training_json_users": "subject-id offset of testingJSON users (default: trainingJSON users found)",
 }
 #: gestureName -> label; pinch is read but dropped.
 CLASSES = {"noGesture": 0, "fist": 1, "waveIn": 2, "waveOut": 3, "open": 4}
 DROPPED = {"pinch"}
-GESTURE_NAMES = ["rest", "fist", "waveIn", "waveOut", "open"]
 FOLDERS = ("trainingJSON", "testingJSON")
-N_CHANNELS = 8
-FS = 200.0
+
+SOURCE = ZenodoSource(
+    name=NAME,
+    title="EMG-EPN-612",
+    landing_page="https://zenodo.org/records/4421500",
+    citation="Benalcazar et al., EMG-EPN-612 dataset, Zenodo, doi:10.5281/zenodo.4421500",
+    licence="as stated on the Zenodo record",
+    layout="trainingJSON/ and testingJSON/",
+    record="4421500",
+    markers=("trainingJSON", "testingJSON"),
+)
 
 
 def _user_folders(root: Path, folder: str) -> dict[int, Path]:
@@ -98,6 +122,15 @@ def list_recordings(raw_dir: str | os.PathLike, options: Mapping[str, Any] | Non
                               "testingJSON/userN/)")
     subjects = [n - 1 for n in train] + [n_train + n - 1 for n in test]
     return sorted((s, 1) for s in subjects)
+
+
+def published_training_subjects(raw_dir: str | os.PathLike,
+                                options: Mapping[str, Any] | None) -> list[int]:
+    """Subject ids of the published training users: the trainingJSON users, ``0 .. n - 1`` (the
+    testingJSON users validate and test)."""
+    opts = check_options(options, OPTIONS, NAME)
+    root = existing_dir(raw_dir, "EMG-EPN-612 folder with trainingJSON/ and testingJSON/")
+    return list(range(_n_training(root, opts)))
 
 
 def _load_json(path: Path) -> dict:
@@ -261,8 +294,113 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     rec = Recording(
         dataset=str(opts.get("dataset", NAME)), subject=int(subject), session=1,
         emg=raw.astype(np.float32), fs=fs, units="a.u.", device="Myo armband",
-        layout=myo_ring8(), gesture_names=list(GESTURE_NAMES), trials=trials,
+        layout=myo_ring8(), gesture_names=list(GESTURES), trials=trials,
         raw_scale=1.0, raw_offset=0.0, raw_dtype="int8",
         extra={"json_folder": folder, "user_folder": f"user{user}", "source_file": str(path)},
     )
     return finish(rec, opts, str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic data
+# --------------------------------------------------------------------------------------------
+
+#: sizes of a synthetic set (the real set: 306 + 306 users, 25 repetitions), then the physics
+SYNTHETIC_DEFAULTS = {
+    "n_training_users": 10,
+    "n_testing_users": 8,
+    "repetitions_per_gesture": 3,
+    "repetition_s": 2.0,
+    "fs": 200,
+    **syn.PHYSICS_DEFAULTS,
+}
+#: gestureName values in the order the synthetic JSON lists them
+NATIVE_GESTURES = ("noGesture", "fist", "waveIn", "waveOut", "open", "pinch")
+#: gestureName -> activation template of :mod:`myoflow.synthetic`
+_PATTERN = {
+    "noGesture": "rest", "fist": "fist", "waveIn": "wrist flexion", "waveOut": "wrist extension",
+    "open": "hand open", "pinch": "pinch",
+}
+
+
+def check_synthetic(params: dict) -> dict:
+    """``params`` (complete: defaults merged in) checked and normalised; ConfigError naming a bad key."""
+    c = syn.ParamCheck(NAME, params).physics()
+    c.integer("n_training_users", 0).integer("n_testing_users", 0)
+    if c.p["n_training_users"] + c.p["n_testing_users"] == 0:
+        c.fail("parameters 'n_training_users' and 'n_testing_users' are both 0; nothing to generate")
+    return c.integer("repetitions_per_gesture").duration("repetition_s").p
+
+
+def synthetic_recordings(params: dict) -> list[tuple[int, int]]:
+    """(subject, session) pairs :func:`list_recordings` finds after :func:`write_synthetic`:
+    0-based users, trainingJSON first, session 1."""
+    p = check_synthetic(params)
+    return [(i, 1) for i in range(p["n_training_users"] + p["n_testing_users"])]
+
+
+def synthetic_training_subjects(params: dict) -> list[int]:
+    """:func:`published_training_subjects` of a synthetic set: its ``n_training_users``."""
+    return list(range(check_synthetic(params)["n_training_users"]))
+
+
+def write_synthetic(out_dir: Path, params: dict, seed: int) -> None:
+    """Write ``trainingJSON/userN/userN.json`` and ``testingJSON/userN/userN.json`` (N from 1)."""
+    p = check_synthetic(params)
+    out = Path(out_dir)
+    kind, fs, v = NAME, p["fs"], p["subject_variability"]
+    n = int(round(p["repetition_s"] * fs))
+    reps = p["repetitions_per_gesture"]
+    for folder, code, n_users in (("trainingJSON", 0, p["n_training_users"]),
+                                  ("testingJSON", 1, p["n_testing_users"])):
+        for user in range(1, n_users + 1):
+            subj = syn._make_subject(seed, kind, (code, user), v, ring=True)
+            shift, rot, rng = syn._session_placement(seed, kind, subj, 1, p, ring=True)
+            weights = syn._mixing(syn._place(syn._myo_positions(subj.circumference), shift, rot), subj)
+            patterns = {g: syn._subject_pattern(seed, kind, subj, syn._code(g),
+                                                syn._named_pattern(_PATTERN[g]), v)
+                        for g in NATIVE_GESTURES}
+            segments, meta = [], []
+            for sample_set in ("trainingSamples", "testingSamples"):
+                for g in NATIVE_GESTURES:
+                    for _ in range(reps):
+                        onset = rng.uniform(0.15, 0.4)
+                        up = rng.uniform(0.05, 0.08)
+                        offset = onset + up + rng.uniform(0.3, 0.45)
+                        down = rng.uniform(0.05, 0.08)
+                        shape = syn._shape(n, onset, up, offset, down)
+                        if g == "noGesture":
+                            shape[:] = 0.0
+                        segments.append(syn._Segment(n, syn._effort(rng, patterns[g]), shape))
+                        meta.append((sample_set, g))
+            # the Myo high-passes on board: little wander survives
+            emg = syn._synthesize(rng, segments, subj, weights, fs, noise_mv=0.012, params=p,
+                                  wander_mv=0.002)
+            counts = np.clip(np.rint(emg * syn.MYO_COUNTS_PER_MV), -128, 127).astype(np.int8)
+            doc: dict[str, Any] = {
+                "generalInfo": {"deviceModel": "Myo Armband", "samplingFrequencyInHertz": fs,
+                                "recordingTimeInSeconds": p["repetition_s"], "synthetic": True},
+                "userInfo": {"name": f"user{user}", "handedness": "right", "synthetic": True},
+                "trainingSamples": {}, "testingSamples": {},
+            }
+            counters = {"trainingSamples": 0, "testingSamples": 0}
+            for i, ((sample_set, g), seg) in enumerate(zip(meta, segments)):
+                x = counts[i * n:(i + 1) * n]
+                counters[sample_set] += 1
+                sample: dict[str, Any] = {
+                    "emg": {f"ch{c + 1}": x[:, c].astype(int).tolist() for c in range(8)},
+                }
+                labelled = not (folder == "testingJSON" and sample_set == "testingSamples")
+                if labelled:
+                    sample["gestureName"] = g
+                    if g != "noGesture":
+                        gt = (seg.shape > 0.05).astype(int)
+                        idx = np.flatnonzero(gt)
+                        sample["groundTruth"] = gt.tolist()
+                        sample["groundTruthIndex"] = [int(idx[0]) + 1, int(idx[-1]) + 1]
+                doc[sample_set][f"idx_{counters[sample_set]}"] = sample
+            udir = out / folder / f"user{user}"
+            udir.mkdir(parents=True)
+            # json.dumps uses the C encoder; json.dump to a file falls back to the slow Python one
+            (udir / f"user{user}.json").write_text(json.dumps(doc, separators=(",", ":")),
+                                                   encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Helpers shared by the readers: option checking, path checks, consistency with the config."""
+"""Helpers shared by the dataset modules: option checks, path checks, consistency with the config."""
 
 from __future__ import annotations
 
@@ -232,3 +232,16 @@ def load_mat_keys(path: Path, *keys: str) -> dict[str, Any]:
     if missing:
         raise DataFormatError(f"{path}: key(s) {missing} missing (expected {list(keys)})")
     return {k: mat[k] for k in keys}
+
+
+def id_ranges(values: list[int]) -> str:
+    """``[1, 2, 3, 5, 7, 8]`` -> ``"1..3, 5, 7..8"`` (sorted ids, for messages)."""
+    if not values:
+        return "none"
+    parts, start = [], values[0]
+    for prev, cur in zip(values, values[1:] + [None]):
+        if cur is None or cur != prev + 1:
+            parts.append(str(start) if start == prev else f"{start}..{prev}")
+            start = cur
+    text = ", ".join(parts[:20])
+    return text + (" ..." if len(parts) > 20 else "")

@@ -1,4 +1,5 @@
-"""Reader of the UCI "EMG data for gestures" set (Lobov et al., Sensors 2018; Myo armband, 8 ch).
+"""The UCI "EMG data for gestures" set (Lobov et al., Sensors 2018; Myo armband, 8 ch): reader of
+its published layout and its download source (the UCI zip).
 
 Layout: ``<NN>/<series>_raw_data_<HH-MM>_<dd.mm.yy>.txt`` (``NN`` = subject 01..36, series 1 or
 2). Each file is whitespace-separated text with a header line (``time channel1 .. channel8
@@ -30,7 +31,7 @@ Conversion:
   (radial / ulnar deviation) are dropped unless ``deviations: true`` (labels 5 / 6). Trial
   columns: :data:`~myoflow.store.TRIAL_COLUMNS` + ``gesture_id`` (the file's class), ``series``.
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`): ``deviations`` (bool),
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`): ``deviations`` (bool),
 ``series`` (``repetitions`` | ``sessions``).
 """
 
@@ -44,6 +45,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..download import ArchiveSource
 from ..errors import DataFormatError
 from ..layouts import myo_ring8
 from ..store import TRIAL_COLUMNS, Recording
@@ -51,13 +53,35 @@ from . import _myo
 from ._common import check_options, existing_dir, finish, option_choice, option_fs
 
 NAME = "uci_myo36"
+FS = 200.0
+N_CHANNELS = 8
+#: class names with the default options (``deviations: true`` adds labels 5 and 6)
+GESTURES = _myo.gesture_names(False)
+N_CLASSES = len(GESTURES)
+LAYOUT = "myo_ring8"
+#: the published subject folders 01..36
+SUBJECTS = tuple(range(1, 37))
+#: one session per subject with the default options (``series: sessions`` gives 1 and 2)
+SESSIONS = (1,)
 OPTIONS = {
     "deviations": _myo.DEVIATIONS_OPTION,
     "series": "repetitions (default: both series in one session, repetitions counted across "
               "them) | sessions (series k -> session k)",
 }
-N_CHANNELS = 8
-FS = 200.0
+#: the offline copy in ../shared/data (``scripts/extract_real_data.py``)
+REAL_ARCHIVE = "uci_myo36.tar.xz"
+
+SOURCE = ArchiveSource(
+    name=NAME,
+    title='UCI "EMG data for gestures" (dataset 481)',
+    landing_page="https://archive.ics.uci.edu/dataset/481/emg+data+for+gestures",
+    citation="Lobov et al., Sensors 2018 18(4):1122, doi:10.3390/s18041122",
+    licence="CC BY 4.0",
+    layout="the subject folders 01/ .. 36/ with <series>_raw_data_*.txt",
+    base_url="https://archive.ics.uci.edu",
+    archive_path="static/public/481/emg+data+for+gestures.zip",
+    archive_root="EMG_data_for_gestures-master",
+)
 FILE_SCALE = 1e-5
 #: largest accepted step of the time column (ms); the published files have at most ~50
 MAX_GAP_MS = 1000.0

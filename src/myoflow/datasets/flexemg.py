@@ -1,4 +1,5 @@
-"""Reader of FlexEMG (Moin et al., ISCAS 2018; flexible 16 x 4 HD-sEMG array, 64 ch, 1 kHz).
+"""FlexEMG (Moin et al., ISCAS 2018; flexible 16 x 4 HD-sEMG array, 64 ch, 1 kHz): reader of its
+published layout and its download source (GitHub, pinned commit).
 
 Source: GitHub a-moin/flexemg. Layout::
 
@@ -25,7 +26,7 @@ our reading of the gesture names (the data carry no description). Layout ``flexe
 from the folder's ``arraymap.mat``. Trial columns: :data:`~myoflow.store.TRIAL_COLUMNS` +
 ``gesture_name`` (the file's name, ``rest`` for rest), ``part``, ``file``.
 
-Options: only :data:`~myoflow.readers._common.COMMON_OPTIONS` (``fs`` defaults to 1000).
+Options: only :data:`~myoflow.datasets._common.COMMON_OPTIONS` (``fs`` defaults to 1000).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..download import github_source
 from ..errors import DataFormatError
 from ..layouts import flexemg_16x4
 from ..store import TRIAL_COLUMNS, Recording
@@ -45,14 +47,31 @@ from . import _myo
 from ._common import check_options, existing_dir, finish, load_mat_keys, option_fs
 
 NAME = "flexemg"
-OPTIONS: dict[str, str] = {}
-N_CHANNELS = 64
 FS = 1000.0
+N_CHANNELS = 64
+GESTURES = list(_myo.EPN_NAMES)
+N_CLASSES = len(GESTURES)
+#: built from the folder's arraymap.mat; the published map is the layout's default
+LAYOUT = "flexemg_16x4"
+#: subjects 001..003, sessions 1..3 (different days)
+SUBJECTS = (1, 2, 3)
+SESSIONS = (1, 2, 3)
+OPTIONS: dict[str, str] = {}
+#: the offline copy in ../shared/data (``scripts/extract_real_data.py``; session 1 only)
+REAL_ARCHIVE = "flexemg.tar.xz"
 #: gesture name in p.labelnames -> label
 NATIVE = {"Fist": _myo.FIST, "Lower": _myo.WAVE_IN, "Raise": _myo.WAVE_OUT, "Open": _myo.OPEN}
 _FOLDER_RX = re.compile(r"(\d+)-Session(\d+)(Train|Test)")
 _FILE_RX = re.compile(r"(\d+)-(\d+)\.mat")
 P_FIELDS = ("lsbmV", "labelnames", "sequence", "timegest", "timerest")
+
+SOURCE = github_source(
+    NAME, "a-moin", "flexemg", "8ce40c5341f7099ea4e6d5db220752cdfaf9c74a",
+    title="FlexEMG (Moin et al.)",
+    citation="Moin et al., ISCAS 2018",
+    licence="GNU GPL v3 (repository README)",
+    layout="arraymap.mat and data/<sss>-Session<k>{Train,Test}/",
+)
 
 
 def _folders(root: Path) -> dict[tuple[int, int], dict[str, Path]]:
@@ -213,7 +232,7 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
         dataset=str(opts.get("dataset", NAME)), subject=int(subject), session=int(session),
         emg=(raw.astype(np.float64) * scale).astype(np.float32), fs=fs, units="mV",
         device="FlexEMG flexible 16x4 array", layout=layout,
-        gesture_names=list(_myo.EPN_NAMES), trials=trials,
+        gesture_names=list(GESTURES), trials=trials,
         raw_scale=float(scale), raw_offset=0.0, raw_dtype="uint16",
         extra={"source_files": files_read, "arraymap": str(root / "arraymap.mat")},
     )

@@ -1,4 +1,5 @@
-"""Reader of the Cote-Allard Myo armband dataset (8 channels, 200 Hz) in its published layout.
+"""The Cote-Allard Myo armband dataset (8 channels, 200 Hz): reader of its published layout and its
+download source (GitHub, pinned commit).
 
 Source: Cote-Allard et al., IEEE TNSRE 2019, GitHub UlysseCoteAllard/MyoArmbandDataset.
 
@@ -28,7 +29,7 @@ file-number order; the whole file is the gesture (active bounds -1). EMG in a.u.
 values (``raw_dtype`` int16, ``raw_scale`` 1). Trial columns: :data:`~myoflow.store.TRIAL_COLUMNS`
 + ``gesture_id`` (``i % 7``) and ``file_index`` (``i``).
 
-Options (besides :data:`~myoflow.readers._common.COMMON_OPTIONS`): ``deviations`` (bool).
+Options (besides :data:`~myoflow.datasets._common.COMMON_OPTIONS`): ``deviations`` (bool).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from ..download import github_source
 from ..errors import DataFormatError
 from ..layouts import myo_ring8
 from ..store import TRIAL_COLUMNS, Recording
@@ -48,9 +50,19 @@ from . import _myo
 from ._common import check_options, existing_dir, finish, numbered, option_fs
 
 NAME = "myoarmband"
-OPTIONS = {"deviations": _myo.DEVIATIONS_OPTION}
-N_CHANNELS = 8
 FS = 200.0
+N_CHANNELS = 8
+#: class names with the default options (``deviations: true`` adds labels 5 and 6)
+GESTURES = _myo.gesture_names(False)
+N_CLASSES = len(GESTURES)
+LAYOUT = "myo_ring8"
+#: 22 pre-training (0..21) and 18 evaluation (22..39) participants
+SUBJECTS = tuple(range(40))
+#: training0, Test0, Test1 (the pre-training participants have session 1 only)
+SESSIONS = (1, 2, 3)
+OPTIONS = {"deviations": _myo.DEVIATIONS_OPTION}
+#: the offline copy in ../shared/data (``scripts/extract_real_data.py``)
+REAL_ARCHIVE = "myoarmband.tar.xz"
 N_GESTURES = 7
 #: native gesture id (i % 7) -> label (None: dropped unless deviations)
 NATIVE = {0: _myo.REST, 1: _myo.RADIAL, 2: _myo.WAVE_IN, 3: _myo.ULNAR, 4: _myo.WAVE_OUT,
@@ -64,8 +76,17 @@ GROUPS = {
     ("EvaluationDataset", "Female"): (22, 2),
     ("EvaluationDataset", "Male"): (24, 16),
 }
-SESSIONS = {"training0": 1, "Test0": 2, "Test1": 3}
+#: session folder -> session id
+SESSION_FOLDERS = {"training0": 1, "Test0": 2, "Test1": 3}
 _PERSON_RX = re.compile(r"(Female|Male)(\d+)")
+
+SOURCE = github_source(
+    NAME, "UlysseCoteAllard", "MyoArmbandDataset", "4de3efef85356fbf565d96a150f386d99165cfee",
+    title="Myo armband dataset (Cote-Allard)",
+    citation="Cote-Allard et al., IEEE TNSRE 2019",
+    licence="GNU GPL v3 (repository LICENSE)",
+    layout="PreTrainingDataset/ and EvaluationDataset/",
+)
 
 
 def _subjects(root: Path) -> dict[int, Path]:
@@ -89,7 +110,8 @@ def _subjects(root: Path) -> dict[int, Path]:
 
 
 def _sessions(person: Path) -> dict[int, Path]:
-    return {SESSIONS[p.name]: p for p in person.iterdir() if p.name in SESSIONS and p.is_dir()}
+    return {SESSION_FOLDERS[p.name]: p for p in person.iterdir()
+            if p.name in SESSION_FOLDERS and p.is_dir()}
 
 
 def list_recordings(raw_dir: str | os.PathLike, options: Mapping[str, Any] | None) -> list[tuple[int, int]]:
@@ -105,7 +127,7 @@ def list_recordings(raw_dir: str | os.PathLike, options: Mapping[str, Any] | Non
     out = [(s, ses) for s, p in subjects.items() for ses in _sessions(p)]
     if not out:
         raise DataFormatError(f"{root}: participant folders hold no session folder "
-                              f"({', '.join(SESSIONS)})")
+                              f"({', '.join(SESSION_FOLDERS)})")
     return sorted(out)
 
 

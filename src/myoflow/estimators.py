@@ -1,0 +1,173 @@
+"""Estimators by name, fitted on one fold: the glue between fold tables, data sets and models.
+
+Classical and torch estimators share the scikit-learn contract (``fit``/``predict``/
+``predict_proba``), so one evaluation path serves both. Each entry of :data:`ESTIMATORS` is a
+factory ``(params: dict, seed: int, threads: int) -> unfitted estimator``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import pickle
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .errors import LeakageError
+from .io import atomic_path
+from .registry import Registry
+from .splits import select
+
+__all__ = [
+    "ESTIMATORS",
+    "build_estimator",
+    "fit_estimator",
+    "fit_fold",
+    "predict_fold",
+    "fit_and_predict_fold",
+    "predictions_table",
+    "save_estimator",
+    "load_estimator",
+    "write_predictions",
+]
+
+#: name -> factory ``(params, seed, threads) -> unfitted estimator``.
+ESTIMATORS: Registry[Callable[..., Any]] = Registry("estimator")
+
+
+@ESTIMATORS.register("lda")
+def _lda(params: dict[str, Any], seed: int, threads: int):
+    """Standardised LDA; LDA is deterministic, so ``seed`` and ``threads`` are unused."""
+    # standardisation statistics come from the training users only (fit on the train fold)
+    return make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(**params))
+
+
+@ESTIMATORS.register("torch")
+def _torch(params: dict[str, Any], seed: int, threads: int):
+    """A :class:`~myoflow.torch_estimator.TorchClassifier` with ``params`` as its constructor values."""
+    from .torch_estimator import TorchClassifier  # torch imported only where needed
+
+    return TorchClassifier(**params, seed=seed, threads=threads)
+
+
+def build_estimator(name: str, params: dict[str, Any], seed: int, threads: int = 1):
+    """An unfitted estimator registered as ``name`` (``lda``, ``torch``); unknown names list the known."""
+    return ESTIMATORS.get(name)(params, seed, threads)
+
+
+def _fit_parameters(est) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(est.fit).parameters)
+
+
+def fit_estimator(est, X_train, y_train, X_val=None, y_val=None, groups=None, groups_val=None):
+    """Fit; estimators whose ``fit`` takes a validation set (torch: early stopping) get it, and
+    those whose ``fit`` takes ``groups`` get the subject ids (scikit-learn estimators are fitted
+    on X and y alone, as before)."""
+    accepts = _fit_parameters(est)
+    kwargs = {}
+    if groups is not None and "groups" in accepts:
+        kwargs["groups"] = groups
+    if X_val is not None and len(X_val) and "X_val" in accepts:
+        if groups_val is not None and "groups_val" in accepts:
+            kwargs["groups_val"] = groups_val
+        return est.fit(X_train, y_train, X_val, y_val, **kwargs)
+    return est.fit(X_train, y_train, **kwargs)
+
+
+def fit_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame, fold: int,
+             log: logging.Logger):
+    """Fit ``est`` on the fold's training items (validation items, if any, for early stopping);
+    progress goes to ``log``. Returns ``est``.
+
+    Estimators whose ``fit`` accepts ``groups`` get the training items' subject ids (and the
+    validation items' as ``groups_val``), for losses that use the user.
+    """
+    train, val, test = (select(meta, folds, fold, role) for role in ("train", "validation", "test"))
+    log.info("fold %d: %d train, %d validation, %d test items", fold, train.sum(), val.sum(), test.sum())
+    both = train & test
+    if both.any():  # even a split declared leaky never fits on the very items it tests
+        raise LeakageError(f"fold {fold}: {int(both.sum())} items are both training and test items")
+    subject = meta["subject"].to_numpy() if "subject" in meta else None
+    fit_estimator(est, X[train], y[train], X[val], y[val],
+                  groups=None if subject is None else subject[train],
+                  groups_val=None if subject is None else subject[val])
+    check_normalisation_fitted_on(est, int(train.sum()), fold)
+    for epoch in getattr(est, "history_", []):
+        log.info("epoch %s", epoch)
+    return est
+
+
+def check_normalisation_fitted_on(est, n_train: int, fold: int) -> None:
+    """Raise :class:`~myoflow.errors.LeakageError` unless every standardisation step of ``est``
+    (a scikit-learn pipeline's StandardScaler) saw exactly the fold's ``n_train`` training rows."""
+    for name, step in getattr(est, "steps", []):
+        seen = getattr(step, "n_samples_seen_", None)
+        if isinstance(step, StandardScaler) and seen is not None:
+            seen = int(np.max(seen))
+            if seen != n_train:
+                raise LeakageError(
+                    f"fold {fold}: normalisation step {name!r} was fitted on {seen} rows, the fold has "
+                    f"{n_train} training rows (statistics must come from the training rows only)"
+                )
+
+
+def predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame, fold: int,
+                 log: logging.Logger) -> pd.DataFrame:
+    """Predictions table of the fold's test items by a fitted ``est``; the accuracy goes to ``log``."""
+    test = select(meta, folds, fold, "test")
+    table = predictions_table(est, X[test], meta[test], y[test])
+    log.info("test accuracy %.3f", (table["y_true"] == table["y_pred"]).mean())
+    return table
+
+
+def fit_and_predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame,
+                         fold: int, log: logging.Logger) -> pd.DataFrame:
+    """:func:`fit_fold` then :func:`predict_fold`: the test items' predictions table."""
+    fit_fold(est, X, y, meta, folds, fold, log)
+    return predict_fold(est, X, y, meta, folds, fold, log)
+
+
+def save_estimator(path: str | os.PathLike, est) -> None:
+    """Torch estimators save their own state; others are pickled. Atomic either way."""
+    if hasattr(est, "save"):
+        est.save(path)
+        return
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        pickle.dump(est, f)
+
+
+def load_estimator(path: str | os.PathLike, device: str | None = None):
+    """An estimator written by :func:`save_estimator` (torch's zip format, or a pickle)."""
+    with open(path, "rb") as f:
+        is_torch = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
+    if is_torch:
+        from .torch_estimator import TorchClassifier
+
+        return TorchClassifier.load(path, device=device)
+    with open(path, "rb") as f:
+        return pickle.load(f)  # our own output (save_estimator), not foreign data
+
+
+def predictions_table(est, X: np.ndarray, meta: pd.DataFrame, y_true: np.ndarray) -> pd.DataFrame:
+    """Per-item predictions: identifying metadata, true and predicted label, class scores."""
+    proba = est.predict_proba(X)
+    classes = np.asarray(getattr(est, "classes_", np.arange(proba.shape[1])))
+    table = meta.reset_index(drop=True).copy()
+    table["y_true"] = np.asarray(y_true)
+    table["y_pred"] = classes[np.argmax(proba, axis=1)]
+    for j, c in enumerate(classes):
+        table[f"score_{c}"] = proba[:, j].astype(np.float32)
+    return table
+
+
+def write_predictions(path: str | os.PathLike, table: pd.DataFrame) -> None:
+    """Predictions table as gzipped CSV, written atomically."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, compression="gzip", float_format="%.6g")
+

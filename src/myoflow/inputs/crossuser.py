@@ -1,0 +1,234 @@
+"""EMG-EPN-612 windows for the cross-user study, in one of its windowing variants.
+
+A variant decides which samples of a repetition carry the gesture label and which are rest; each
+is registered on :data:`VARIANTS` as ``pieces(x, label, bounds, rest_label, threshold, length) ->
+[(offset, samples, per-sample labels), ...]`` for one repetition (offsets relative to ``x``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import ConfigError
+from ..registry import Registry
+from ..sets import ArraySet
+from ..store import Recording
+from .windowing import majority_labels, sliding_windows, thin_rest
+
+__all__ = ["VARIANTS", "MIN_SEGMENT", "energy_segment", "standard_threshold", "standard_span", "epn_window_set"]
+
+Piece = tuple[int, np.ndarray, np.ndarray]
+
+#: variant name -> ``pieces(x, label, bounds, rest_label, threshold, length) -> list of pieces``
+VARIANTS: Registry[Callable[..., list[Piece]]] = Registry("windowing variant")
+
+#: spans this short (samples) are not trusted as an active segment / kept as a rest piece
+MIN_SEGMENT = 45
+
+
+def _moving_average(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average along axis 0 ('same' length), as the source's np.convolve(..., 'same')."""
+    kernel = np.ones(n) / n
+    return np.convolve(x, kernel, mode="same")
+
+
+def energy_segment(x: np.ndarray, threshold: float = 0.25, smooth: int = 5) -> tuple[int, int] | None:
+    """Active span of a repetition (samples, channels) by the cross-user source's energy detector.
+
+    The channel with the largest energy is squared, smoothed with a ``smooth``-sample moving
+    average and min-max scaled; the span runs from the first to one past the last sample above
+    ``threshold``. None when nothing crosses or the signal is flat.
+    """
+    if len(x) == 0:
+        return None
+    ch = int(np.argmax(np.sum(np.asarray(x, np.float64) ** 2, axis=0)))
+    e = _moving_average(np.asarray(x[:, ch], np.float64) ** 2, smooth)
+    span = e.max() - e.min()
+    if span <= 0:
+        return None
+    above = np.flatnonzero((e - e.min()) / span > threshold)
+    if len(above) == 0:
+        return None
+    return int(above[0]), int(above[-1]) + 1
+
+
+def standard_threshold(rest_windows_mean_abs: np.ndarray, n_sd: float = 3.0) -> float:
+    """Population threshold of the ``standard`` variant: mean + n_sd * sd of per-window mean |x|."""
+    v = np.asarray(rest_windows_mean_abs, np.float64)
+    if len(v) == 0:
+        raise ConfigError("standard variant: no rest windows among the training users to fit the threshold")
+    return float(v.mean() + n_sd * v.std())
+
+
+def standard_span(x: np.ndarray, threshold: float, length: int = 40) -> tuple[int, int] | None:
+    """First window whose mean |x| (all channels) exceeds ``threshold`` to the last one + length - 1."""
+    if len(x) < length:
+        return None
+    m = sliding_window_view(np.abs(np.asarray(x, np.float64)).mean(axis=1), length).mean(axis=1)
+    above = np.flatnonzero(m > threshold)
+    if len(above) == 0:
+        return None
+    return int(above[0]), int(above[-1]) + length
+
+
+def _labels(n_samples: int, value: int) -> np.ndarray:
+    return np.full(n_samples, value, dtype=int)
+
+
+@VARIANTS.register("raw")
+def raw_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+    """The whole repetition; samples inside the ground-truth active bounds carry the gesture."""
+    y = _labels(len(x), rest_label)
+    if label != rest_label:
+        if bounds is not None:
+            y[bounds[0] : bounds[1]] = label
+        else:
+            y[:] = label  # no ground truth: the repetition is the gesture
+    return [(0, x, y)]
+
+
+@VARIANTS.register("standard")
+def standard_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+    """The whole repetition; the population threshold (:func:`standard_span`) marks the gesture."""
+    y = _labels(len(x), rest_label)
+    if label != rest_label:
+        span = standard_span(x, threshold, length)
+        if span is not None:
+            y[span[0] : span[1]] = label
+    return [(0, x, y)]
+
+
+def _energy_pieces(x, label, rest_label, keep_rest_parts: bool) -> list[Piece]:
+    """The energy detector's active segment; optionally the parts before/after it as rest."""
+    n = len(x)
+    active = label != rest_label
+    span = energy_segment(x) if active else None
+    if not active or span is None or span[1] - span[0] <= MIN_SEGMENT:
+        return [(0, x, _labels(n, label))]
+    a, b = span
+    pieces = [(a, x[a:b], _labels(b - a, label))]
+    if keep_rest_parts:
+        for lo, hi in ((0, a), (b, n)):
+            if hi - lo > MIN_SEGMENT:
+                pieces.append((lo, x[lo:hi], _labels(hi - lo, rest_label)))
+    return pieces
+
+
+@VARIANTS.register("segmented")
+def segmented_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+    """Active repetitions cropped to the energy detector's segment (short or absent: kept whole)."""
+    return _energy_pieces(x, label, rest_label, keep_rest_parts=False)
+
+
+@VARIANTS.register("relabeled")
+def relabeled_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+    """As ``segmented``, and the parts before/after the segment (> 45 samples) become rest."""
+    return _energy_pieces(x, label, rest_label, keep_rest_parts=True)
+
+
+def _variant_pieces(x, label, bounds, variant, rest_label, threshold, length, crop_to_ground_truth):
+    """Pieces (offset, samples, per-sample labels) of one repetition for a windowing variant.
+
+    ``bounds``: ground-truth active span relative to the repetition, or None.
+    """
+    # As published, active repetitions arrived cropped to their ground truth for every variant.
+    if crop_to_ground_truth and label != rest_label and bounds is not None:
+        x = x[bounds[0] : bounds[1]]
+        offset0, bounds = bounds[0], (0, bounds[1] - bounds[0])
+    else:
+        offset0 = 0
+    pieces = VARIANTS.get(variant)(x, label, bounds, rest_label, threshold, length)
+    return [(offset0 + offset, xs, ys) for offset, xs, ys in pieces]
+
+
+def epn_window_set(
+    recordings: Iterable[Recording],
+    variant: str = "raw",
+    length: int = 40,
+    stride: int = 5,
+    rest_thinning: int = 4,
+    rest_label: int = 0,
+    crop_raw_to_ground_truth: bool = False,
+    training_subjects: Iterable[int] | None = None,
+) -> ArraySet:
+    """Sliding windows over EPN-612 repetitions, in one of the cross-user study's variants.
+
+    Parameters
+    ----------
+    variant : {"raw", "segmented", "relabeled", "standard"}
+        ``raw``: the whole repetition; samples inside the ground-truth active bounds carry the
+        gesture label, the rest is rest. ``segmented``: an energy detector
+        (:func:`energy_segment`) crops active repetitions; spans of <= 45 samples, rest
+        repetitions and repetitions where nothing crosses are kept whole. ``relabeled``: as
+        segmented, and the parts before/after the segment (if longer than 45 samples) become rest
+        windows. ``standard``: a population threshold fitted on the training users' rest windows
+        (mean + 3 sd of per-window mean |x|) marks the active span of each active repetition.
+    crop_raw_to_ground_truth : bool
+        As published: active repetitions were already cropped to their ground-truth bounds, so
+        "raw" was not raw and "relabeled" cut its rest parts from the cropped segment.
+        ``False`` (corrected) starts every variant from the whole repetition.
+    rest_thinning : int
+        Keep every n-th rest window (per recording), 1 keeps all.
+    training_subjects : iterable of int, optional
+        Users whose rest windows fit the ``standard`` threshold (required for that variant); the
+        threshold is then applied to every user.
+
+    Returns
+    -------
+    ArraySet with ``windows`` (N, channels, length) float32 and metadata
+    :data:`~myoflow.inputs.windowing.META_COLUMNS` +
+    ``sample_set``; every array stays aligned with the windows through thinning.
+    """
+    VARIANTS.get(variant)  # an unknown variant fails before any work, listing the known ones
+    recordings = list(recordings)
+    threshold = None
+    if variant == "standard":
+        if training_subjects is None:
+            raise ConfigError("the standard variant needs training_subjects to fit its threshold")
+        train = set(int(s) for s in training_subjects)
+        rest_means = [
+            np.abs(sliding_windows(rec.emg[int(t.start) : int(t.stop)], length, stride)).mean(axis=(1, 2))
+            for rec in recordings if rec.subject in train
+            for t in rec.trials.itertuples(index=False) if t.label == rest_label
+        ]
+        threshold = standard_threshold(np.concatenate(rest_means) if rest_means else np.empty(0))
+    all_windows, metas = [], []
+    for rec in recordings:
+        rec_windows, rec_meta = [], []
+        for t in rec.trials.itertuples(index=False):
+            start, stop = int(t.start), int(t.stop)
+            a0, a1 = int(t.active_start), int(t.active_stop)
+            bounds = (max(a0 - start, 0), min(a1 - start, stop - start)) if a0 >= 0 and a1 > a0 else None
+            for offset, x, sample_labels in _variant_pieces(
+                rec.emg[start:stop], int(t.label), bounds, variant, rest_label, threshold, length,
+                crop_raw_to_ground_truth,
+            ):
+                w = sliding_windows(x, length, stride)
+                if len(w) == 0:
+                    continue
+                rec_windows.append(w)
+                rec_meta.append(pd.DataFrame({
+                    "subject": rec.subject, "session": rec.session, "repetition": int(t.repetition),
+                    "trial": int(t.trial), "label": majority_labels(sample_labels, length, stride),
+                    "base_label": int(t.label), "start": start + offset + np.arange(len(w)) * stride,
+                    "sample_set": getattr(t, "sample_set", ""),
+                }))
+        if not rec_windows:
+            continue
+        w = np.concatenate(rec_windows)
+        m = pd.concat(rec_meta, ignore_index=True)
+        keep = thin_rest(m["label"].to_numpy(), rest_thinning, rest_label)
+        all_windows.append(w[keep])
+        metas.append(m[keep].reset_index(drop=True))
+    if not all_windows:
+        raise ConfigError("no windows: every repetition is shorter than the window length")
+    return ArraySet(
+        {"windows": np.concatenate(all_windows).astype(np.float32)},
+        pd.concat(metas, ignore_index=True),
+        {"variant": variant, "length": length, "stride": stride, "rest_thinning": rest_thinning,
+         "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "standard_threshold": threshold},
+    )

@@ -1,0 +1,219 @@
+"""Run sheets: each study's experiments expanded once, from its config section, into a table.
+
+A run sheet has one row per job that produces predictions (what it trains or evaluates), with
+every grid dimension as a column (:data:`myoflow.evaluation.GRID_COLUMNS`, ``"none"`` where the
+study has no such dimension) and the files the job writes. The workflow takes its wildcards and
+params from it, writes it to ``results/<study>/runs.tsv`` so a user can see what will run, and the
+score scripts read their keys from it: no key travels by list position or is parsed back from a
+file name.
+
+The functions here know nothing of Snakemake: they take the study's config section and what is
+known of the data (subjects, sessions) and return a :class:`pandas.DataFrame`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from .errors import ConfigError, DataFormatError
+from .evaluation import GRID_COLUMNS
+from .io import atomic_path
+from .splits import SPLIT_UNITS, n_folds
+
+#: per study: the metric its statistics compare, the sheet columns that identify a pipeline, and
+#: the columns of a family (pipelines scored on the same subjects, so paired tests are valid)
+STUDY_DESIGN = {
+    "crossuser": {
+        "metric": "balanced_accuracy",
+        "pipeline": ["protocol", "train_variant", "test_variant", "features", "model", "loss", "norm"],
+        "family": ["dataset"],
+    },
+    "disentangle": {
+        "metric": "gesture_accuracy",
+        "pipeline": ["measure", "latent", "classifier"],
+        "family": ["dataset", "protocol"],
+    },
+    "hdcnn": {
+        "metric": "accuracy",
+        "pipeline": ["split", "width"],
+        "family": ["dataset"],
+    },
+}
+
+
+def _grid_row(**keys) -> dict:
+    unknown = sorted(set(keys) - set(GRID_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown grid column(s) {unknown}")
+    return {c: keys.get(c, "none") for c in GRID_COLUMNS}
+
+
+def width_key(width: float) -> str:
+    """The one text form of a width multiplier (wildcard, file name, score column)."""
+    return str(float(width))
+
+
+# ---- study 1: cross-user ---------------------------------------------------------------------
+
+def crossuser_model_loss(model_cfg: Mapping) -> str:
+    """The loss a model trains with (``none`` for estimators without one, e.g. LDA)."""
+    if model_cfg["estimator"] != "torch":
+        return "none"
+    return model_cfg.get("params", {}).get("loss", "ce")
+
+
+def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFrame:
+    """One row per (protocol, train variant, model, fold, test variant) prediction job.
+
+    Every model of ``crossuser.models`` trains once on the fixed user split (protocol
+    ``crossuser``, fold 0); the models named in ``crossuser.within_user.models`` also train one
+    model per test user (protocol ``within_user``). Each model trained on a variant is tested on
+    every variant of ``crossuser.test_variants`` (default: every configured variant).
+    """
+    models = cu["models"]
+    for key, names in (("crossuser.within_user.models", cu["within_user"]["models"]),):
+        unknown = sorted(set(names) - set(models))
+        if unknown:
+            raise ConfigError(f"{key}: {unknown} not among crossuser.models ({sorted(models)})")
+    groups = set(cu["feature_groups"])
+    for name, m in models.items():
+        if m["input"] != "windows" and m["input"] not in groups:
+            raise ConfigError(
+                f"crossuser.models.{name}.input: feature group {m['input']!r} is not in "
+                f"crossuser.feature_groups {sorted(groups)} (or use 'windows')"
+            )
+    test_variants = cu.get("test_variants") or cu["variants"]
+    rows = []
+    jobs = [("crossuser", name, [0]) for name in models]
+    jobs += [("within_user", name, list(range(n_within_folds))) for name in cu["within_user"]["models"]]
+    for protocol, name, folds in jobs:
+        m = models[name]
+        for train_variant in cu["variants"]:
+            for fold in folds:
+                model_file = f"results/crossuser/models/{protocol}/{train_variant}/{name}/fold-{fold}.model"
+                for test_variant in test_variants:
+                    rows.append({
+                        **_grid_row(study="crossuser", dataset=dataset, protocol=protocol,
+                                    train_variant=train_variant, test_variant=test_variant,
+                                    features=m["input"], model=name, loss=crossuser_model_loss(m),
+                                    norm="none", fold=fold),
+                        "estimator": m["estimator"],
+                        "model_file": model_file,
+                        "predictions": f"results/crossuser/predictions/{protocol}/{train_variant}/{name}/"
+                                       f"test-{test_variant}/fold-{fold}.csv.gz",
+                    })
+    return pd.DataFrame(rows)
+
+
+# ---- study 2: disentanglement ----------------------------------------------------------------
+
+def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], protocol: str) -> pd.DataFrame:
+    """(fold, session, test_subject) of a disentanglement protocol, in fold order.
+
+    ``loso``: within each session (sessions in order), each subject in turn is held out and the
+    other subjects of that session train.
+    """
+    if protocol != "loso":
+        raise ConfigError(f"unknown disentangle protocol {protocol!r}; known: loso")
+    rows = []
+    for session in sorted(subjects_by_session):
+        subjects = sorted(subjects_by_session[session])
+        if len(subjects) < 2:
+            raise ConfigError(f"disentangle: session {session} has {len(subjects)} subject(s); "
+                              "leave-one-subject-out needs at least 2")
+        rows += [{"session": int(session), "test_subject": int(s)} for s in subjects]
+    table = pd.DataFrame(rows, columns=["session", "test_subject"])
+    table.insert(0, "fold", range(len(table)))
+    return table
+
+
+def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]]) -> pd.DataFrame:
+    """One row per (measure, protocol, fold, latent classifier, latent).
+
+    One training job per (measure, protocol, fold) writes the fold's latents; one classification
+    job per (measure, protocol, fold, classifier) predicts gesture and subject from both latents,
+    so the two latent rows of a classification job share its predictions file.
+    """
+    rows = []
+    for protocol in dis["protocols"]:
+        folds = disentangle_folds(subjects_by_session, protocol)
+        for measure in dis["measures"]:
+            for f in folds.itertuples(index=False):
+                base = f"{measure}/{protocol}/fold-{f.fold}"
+                for classifier in dis["classifiers"]:
+                    for latent in ("pattern", "subject"):
+                        rows.append({
+                            **_grid_row(study="disentangle", dataset=dataset, protocol=protocol,
+                                        measure=measure, latent=latent, classifier=classifier,
+                                        fold=int(f.fold)),
+                            "session": int(f.session), "test_subject": int(f.test_subject),
+                            "latents": f"results/disentangle/latents/{base}.h5",
+                            "predictions": f"results/disentangle/predictions/{base}/{classifier}.csv.gz",
+                        })
+    return pd.DataFrame(rows)
+
+
+# ---- study 3: HD-CNN -------------------------------------------------------------------------
+
+def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per (dataset, split, width, fold) training job, and the notes of skipped cells.
+
+    A split a dataset cannot support (``session`` with one session, ``subject`` with one
+    subject) is skipped with a note rather than failing the whole grid; the notes are printed at
+    start-up and written beside the sheet.
+    """
+    rows, skipped = [], []
+    for dataset in hd["datasets"]:
+        recs = recordings[dataset]
+        subjects = sorted({s for s, _ in recs})
+        sessions = sorted({ses for _, ses in recs})
+        for split in hd["splits"]:
+            if split == "session" and len(sessions) < 2:
+                skipped.append(f"hdcnn: split 'session' skipped for dataset {dataset!r}: it has "
+                               f"{len(sessions)} session(s) {sessions}")
+                continue
+            if split == "subject" and len(subjects) < 2:
+                skipped.append(f"hdcnn: split 'subject' skipped for dataset {dataset!r}: it has "
+                               f"{len(subjects)} subject(s) {subjects}")
+                continue
+            unit, leaky = SPLIT_UNITS[split]
+            for width in hd["widths"]:
+                w = width_key(width)
+                for fold in range(n_folds(split, subjects, sessions, hd["folds"])):
+                    rows.append({
+                        **_grid_row(study="hdcnn", dataset=dataset, protocol=split, split=split,
+                                    features="image", model="MobileNetV2", loss="ce", width=w,
+                                    fold=fold),
+                        "leaky": leaky,
+                        "model_file": f"results/hdcnn/models/{dataset}/{split}/w{w}/fold-{fold}.model",
+                        "predictions": f"results/hdcnn/predictions/{dataset}/{split}/w{w}/fold-{fold}.csv.gz",
+                    })
+    return pd.DataFrame(rows), skipped
+
+
+# ---- files -----------------------------------------------------------------------------------
+
+def write_sheet(path: str | os.PathLike, sheet: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        sheet.to_csv(tmp, sep="\t", index=False)
+
+
+def read_sheet(path: str | os.PathLike) -> pd.DataFrame:
+    """A run sheet as written by :func:`write_sheet`, grid columns as text (``fold`` as int)."""
+    try:
+        sheet = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataFormatError(f"{path}: not a readable run sheet ({exc})") from exc
+    missing = [c for c in (*GRID_COLUMNS, "predictions") if c not in sheet.columns]
+    if missing:
+        raise DataFormatError(f"{path}: run sheet lacks column(s) {missing}")
+    sheet["fold"] = sheet["fold"].astype(int)
+    return sheet
+
+
+def row_keys(row: Mapping) -> dict:
+    """The grid columns of one sheet row, as score keys."""
+    return {c: row[c] for c in GRID_COLUMNS}

@@ -1,0 +1,439 @@
+"""A scikit-learn classifier around the torch models of :mod:`myoflow.models`.
+
+:class:`TorchClassifier` trains any registered classification model with the
+``fit / predict / predict_proba / transform`` contract, early stopping and atomic save/load. Its
+loss is a name of :data:`myoflow.losses.LOSSES`; user ids given to ``fit`` as ``groups`` reach the
+loss as its ``users`` argument (for losses that use the subject, e.g. to penalise user identity).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from torch import nn
+
+from .errors import ConfigError
+from .io import atomic_path
+from .losses import LOSSES, LossFn, make_loss
+from .models import build_model
+from .registry import Registry
+from .seeding import resolve_device, set_seed
+
+__all__ = ["TorchClassifier", "OPTIMIZERS", "SCHEDULERS"]
+
+#: name -> optimizer class ``(parameters, lr=..., weight_decay=...)``.
+OPTIMIZERS: Registry[Any] = Registry("optimizer")
+OPTIMIZERS.register("adam", torch.optim.Adam)
+OPTIMIZERS.register("adamw", torch.optim.AdamW)
+
+#: name -> ``(optimizer, max_epochs) -> scheduler``; ``scheduler=None`` keeps the learning rate.
+SCHEDULERS: Registry[Any] = Registry("scheduler")
+
+
+@SCHEDULERS.register("plateau")
+def _plateau(opt: torch.optim.Optimizer, max_epochs: int) -> Any:
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.6, patience=7, min_lr=1e-6)
+
+
+@SCHEDULERS.register("cosine")
+def _cosine(opt: torch.optim.Optimizer, max_epochs: int) -> Any:
+    return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(max_epochs))
+
+
+def _as_tensor(X: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """CPU tensor view of X; integer data (Myo int8) stays compact and is cast per batch."""
+    t = torch.as_tensor(np.ascontiguousarray(X)) if not isinstance(X, torch.Tensor) else X.cpu()
+    if t.dtype == torch.float64:
+        t = t.float()
+    return t
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars/arrays inside parameters -> Python values, so ``weights_only`` loading accepts them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
+
+
+def _forward(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(logits, embeddings or None) in one pass where the model supports it."""
+    if hasattr(model, "forward_with_embedding"):
+        return model.forward_with_embedding(xb)
+    return model(xb), None
+
+
+class TorchClassifier(ClassifierMixin, BaseEstimator):
+    """scikit-learn classifier around any classification model of :mod:`myoflow.models`.
+
+    Parameters
+    ----------
+    model : str
+        Registry name (``mhcnn``, ``cnn``, ``lstm``, ``mlp``, ``mobilenetv2``).
+    model_params : dict, optional
+        Architecture parameters passed to :func:`myoflow.models.build_model`.
+    loss : str
+        Name registered on :data:`myoflow.losses.LOSSES` (``ce``, ``cvar``, ...).
+    loss_params : dict, optional
+        Keyword parameters of the loss, checked against its signature (an unknown one raises
+        ConfigError naming it). ``label_smoothing`` below is passed to losses that accept it
+        unless ``loss_params`` sets it.
+    optimizer : {"adam", "adamw"}
+        A name of :data:`OPTIMIZERS`.
+    lr, weight_decay : float
+    batch_size : int
+    max_epochs : int
+    patience : int or None
+        Early stopping on validation loss after ``patience`` epochs without improvement;
+        None = train all epochs. Whenever validation data are given, the weights of the
+        best validation epoch are restored at the end.
+    scheduler : {"plateau", "cosine", None}
+        A name of :data:`SCHEDULERS`, or None for a constant learning rate.
+        ``plateau``: ReduceLROnPlateau on validation loss (training loss without validation data),
+        factor 0.6, patience 7, min lr 1e-6. ``cosine``: CosineAnnealingLR(T_max=max_epochs).
+    grad_clip : float or None
+        Max gradient norm (1.0 in the cross-user study).
+    label_smoothing : float
+    seed : int
+    threads : int, optional
+        torch CPU threads.
+    input_scale : float
+        Inputs are multiplied by this per batch (1/128 for Myo int8).
+    device : str
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
+    amp : bool
+        bfloat16 autocast on CUDA (ignored on CPU).
+    deterministic : bool
+        See :func:`set_seed`.
+    eval_batch_size : int
+        Batch size for validation, prediction and embeddings.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+    classes_ : numpy.ndarray
+    input_shape_ : tuple
+    history_ : list of dict
+        One dict per epoch: ``epoch``, ``train_loss``, ``val_loss`` (mean CE without label
+        smoothing, None without validation data), ``val_accuracy``, ``lr``, ``seconds``.
+    best_epoch_ : int or None
+        0-based epoch whose weights were restored.
+
+    Notes
+    -----
+    The validation loss that drives early stopping and the plateau scheduler is plain mean
+    cross-entropy for every training loss, so model selection is comparable across losses.
+    """
+
+    def __init__(
+        self,
+        model: str = "mhcnn",
+        model_params: dict | None = None,
+        loss: str = "ce",
+        loss_params: dict | None = None,
+        optimizer: str = "adam",
+        lr: float = 5e-4,
+        weight_decay: float = 0.0,
+        batch_size: int = 2048,
+        max_epochs: int = 300,
+        patience: int | None = 15,
+        scheduler: str | None = "plateau",
+        grad_clip: float | None = 1.0,
+        label_smoothing: float = 0.0,
+        seed: int = 13,
+        threads: int | None = None,
+        input_scale: float = 1.0,
+        device: str = "auto",
+        amp: bool = True,
+        deterministic: bool = True,
+        eval_batch_size: int = 8192,
+    ) -> None:
+        self.model = model
+        self.model_params = model_params
+        self.loss = loss
+        self.loss_params = loss_params
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.scheduler = scheduler
+        self.grad_clip = grad_clip
+        self.label_smoothing = label_smoothing
+        self.seed = seed
+        self.threads = threads
+        self.input_scale = input_scale
+        self.device = device
+        self.amp = amp
+        self.deterministic = deterministic
+        self.eval_batch_size = eval_batch_size
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def _autocast(self, device: torch.device):
+        enabled = bool(self.amp) and device.type == "cuda"
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    def _batch(self, Xt: torch.Tensor, idx: torch.Tensor | slice, device: torch.device) -> torch.Tensor:
+        xb = Xt[idx].to(device, non_blocking=True).float()
+        return xb * self.input_scale if self.input_scale != 1.0 else xb
+
+    def _make_loss(self) -> tuple[LossFn, bool]:
+        params = dict(self.loss_params or {})
+        kw = LOSSES.parameters(self.loss)  # an unknown loss raises, listing the known ones
+        if "label_smoothing" in kw:
+            params.setdefault("label_smoothing", float(self.label_smoothing))
+        elif self.label_smoothing:
+            raise ConfigError(f"loss {self.loss!r} does not support label_smoothing")
+        return make_loss(self.loss, **params), "epoch" in kw
+
+    def _encode_labels(self, y: np.ndarray, what: str) -> torch.Tensor:
+        y = np.asarray(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        if not np.array_equal(self.classes_[idx], y):
+            bad = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()))
+            raise ValueError(f"{what} contains labels not seen in training: {bad[:10]}")
+        return torch.as_tensor(idx, dtype=torch.long)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise RuntimeError("TorchClassifier is not fitted; call fit() or load() first")
+
+    @torch.no_grad()
+    def _val_metrics(self, Xv: torch.Tensor, yv: torch.Tensor, device: torch.device) -> tuple[float, float]:
+        self.model_.eval()
+        total, correct = 0.0, 0
+        for start in range(0, len(Xv), self.eval_batch_size):
+            sl = slice(start, start + self.eval_batch_size)
+            with self._autocast(device):
+                logits = self.model_(self._batch(Xv, sl, device)).float()
+            yb = yv[sl].to(device)
+            total += F.cross_entropy(logits, yb, reduction="sum").item()
+            correct += int((logits.argmax(1) == yb).sum().item())
+        return total / len(Xv), correct / len(Xv)
+
+    # -- scikit-learn API -----------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        groups_val: np.ndarray | None = None,
+    ) -> "TorchClassifier":
+        """Train from scratch.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n, *input_shape)
+            Windows (any numeric dtype; cast to float32 and scaled by ``input_scale`` per batch).
+        y : ndarray, shape (n,)
+            Labels (any sortable values).
+        X_val, y_val : ndarray, optional
+            Validation data for early stopping, the plateau scheduler and best-weight restore.
+        groups : ndarray, shape (n,), optional
+            User (subject) id per training window, handed to the loss as its ``users`` argument
+            (integer codes 0..U-1 in sorted id order) for losses that use it; None passes None.
+        groups_val : ndarray, optional
+            Accepted for symmetry; validation loss is plain cross-entropy and ignores users.
+
+        Returns
+        -------
+        self
+        """
+        optimizer_cls = OPTIMIZERS.get(self.optimizer)
+        make_scheduler = None if self.scheduler is None else SCHEDULERS.get(self.scheduler)
+        if (X_val is None) != (y_val is None):
+            raise ValueError("give both X_val and y_val, or neither")
+        X = np.asarray(X)
+        y = np.asarray(y)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+        if groups is not None and len(groups) != len(X):
+            raise ValueError(f"X has {len(X)} samples but groups has {len(groups)}")
+        set_seed(int(self.seed), self.threads, self.deterministic)
+        device = self._device()
+        loss_fn, wants_epoch = self._make_loss()
+
+        self.classes_ = np.unique(y)
+        self.input_shape_ = tuple(int(v) for v in X.shape[1:])
+        self.model_ = build_model(self.model, self.input_shape_, len(self.classes_), **(self.model_params or {}))
+        self.model_.to(device)
+
+        Xt, yt = _as_tensor(X), self._encode_labels(y, "y")
+        # user ids as integer codes 0..U-1, whatever their original type
+        ut = torch.as_tensor(np.unique(np.asarray(groups), return_inverse=True)[1]) if groups is not None else None
+        has_val = X_val is not None
+        if has_val:
+            Xv, yv = _as_tensor(np.asarray(X_val)), self._encode_labels(np.asarray(y_val), "y_val")
+
+        opt = optimizer_cls(self.model_.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        sched = None if make_scheduler is None else make_scheduler(opt, int(self.max_epochs))
+        # a private generator: the shuffling order depends on the seed only, not on other RNG users
+        gen = torch.Generator().manual_seed(int(self.seed))
+
+        self.history_: list[dict[str, Any]] = []
+        self.best_epoch_: int | None = None
+        best_loss, best_state, wait = math.inf, None, 0
+        n = len(Xt)
+        for epoch in range(int(self.max_epochs)):
+            t0 = time.perf_counter()
+            self.model_.train()
+            perm = torch.randperm(n, generator=gen)
+            running = 0.0
+            for start in range(0, n, int(self.batch_size)):
+                idx = perm[start : start + int(self.batch_size)]
+                xb = self._batch(Xt, idx, device)
+                yb = yt[idx].to(device)
+                ub = ut[idx].to(device) if ut is not None else None
+                with self._autocast(device):
+                    logits, emb = _forward(self.model_, xb)
+                kwargs = {"epoch": epoch} if wants_epoch else {}
+                loss = loss_fn(logits.float(), yb, None if emb is None else emb.float(), ub, **kwargs)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if self.grad_clip:
+                    nn.utils.clip_grad_norm_(self.model_.parameters(), float(self.grad_clip))
+                opt.step()
+                running += loss.item() * len(idx)
+            train_loss = running / n
+            val_loss = val_acc = None
+            if has_val:
+                val_loss, val_acc = self._val_metrics(Xv, yv, device)
+            lr_now = opt.param_groups[0]["lr"]
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                sched.step(val_loss if has_val else train_loss)
+            elif sched is not None:
+                sched.step()
+            self.history_.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "val_accuracy": val_acc,
+                    "lr": float(lr_now),
+                    "seconds": time.perf_counter() - t0,
+                }
+            )
+            if has_val:
+                if val_loss < best_loss:
+                    best_loss, wait, self.best_epoch_ = val_loss, 0, epoch
+                    best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model_.state_dict().items()}
+                else:
+                    wait += 1
+                    if self.patience is not None and wait >= int(self.patience):
+                        break
+        if best_state is not None:
+            self.model_.load_state_dict(best_state)
+        self.model_.eval()
+        return self
+
+    @torch.no_grad()
+    def _logits(self, X: np.ndarray) -> torch.Tensor:
+        self._check_fitted()
+        device = next(self.model_.parameters()).device
+        self.model_.eval()
+        Xt = _as_tensor(np.asarray(X))
+        out = []
+        for start in range(0, len(Xt), self.eval_batch_size):
+            with self._autocast(device):
+                out.append(self.model_(self._batch(Xt, slice(start, start + self.eval_batch_size), device)).float().cpu())
+        return torch.cat(out) if out else torch.empty(0, len(self.classes_))
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Return logits, shape (n, n_classes)."""
+        return self._logits(X).numpy()
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Return class probabilities, shape (n, n_classes), columns ordered as ``classes_``."""
+        return torch.softmax(self._logits(X), dim=1).numpy()
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Return predicted labels, shape (n,)."""
+        return self.classes_[self._logits(X).argmax(1).numpy()]
+
+    @torch.no_grad()
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return the model's embeddings (``model.embed``), shape (n, embed_dim).
+
+        Raises
+        ------
+        ValueError
+            If the model has no ``embed`` method.
+        """
+        self._check_fitted()
+        if not hasattr(self.model_, "embed"):
+            raise ValueError(f"model {self.model!r} has no embedding (no embed method)")
+        device = next(self.model_.parameters()).device
+        self.model_.eval()
+        Xt = _as_tensor(np.asarray(X))
+        out = []
+        for start in range(0, len(Xt), self.eval_batch_size):
+            with self._autocast(device):
+                xb = self._batch(Xt, slice(start, start + self.eval_batch_size), device)
+                out.append(self.model_.embed(xb).float().cpu())
+        return torch.cat(out).numpy()
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write weights, constructor parameters, classes and history atomically (torch format)."""
+        self._check_fitted()
+        payload = {
+            "format": "myoflow.TorchClassifier",
+            "version": 1,
+            "params": _plain(self.get_params(deep=False)),
+            "classes": self.classes_.tolist(),
+            "input_shape": list(self.input_shape_),
+            "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+            "history": _plain(self.history_),
+            "best_epoch": self.best_epoch_,
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> "TorchClassifier":
+        """Load a classifier written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : path-like
+        device : str, optional
+            Overrides the saved ``device`` parameter (e.g. ``"cpu"``).
+        """
+        # weights_only: the payload is tensors and plain Python values, nothing to unpickle
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if payload.get("format") != "myoflow.TorchClassifier":
+            raise ValueError(f"{path} is not a saved TorchClassifier")
+        params = dict(payload["params"])
+        if device is not None:
+            params["device"] = device
+        est = cls(**params)
+        est.classes_ = np.asarray(payload["classes"])
+        est.input_shape_ = tuple(payload["input_shape"])
+        est.history_ = payload["history"]
+        est.best_epoch_ = payload["best_epoch"]
+        est.model_ = build_model(est.model, est.input_shape_, len(est.classes_), **(est.model_params or {}))
+        est.model_.load_state_dict(payload["state_dict"])
+        est.model_.to(est._device()).eval()
+        return est
+
+

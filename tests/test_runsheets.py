@@ -1,0 +1,171 @@
+"""Run sheets (one row per job, every grid key a column), the split registry and the leakage guards."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from myoflow.errors import ConfigError, LeakageError
+from myoflow.evaluation import GRID_COLUMNS, SCORE_COLUMNS, score_predictions
+from myoflow.runsheets import (
+    crossuser_sheet, disentangle_folds, disentangle_sheet, hdcnn_sheet, read_sheet, row_keys, write_sheet,
+)
+from myoflow.splits import (
+    SPLITS, check_fold_table, item_parts, leave_one_subject_out, read_fold_table, select, user_split,
+    within_user_split, write_fold_table,
+)
+
+CU = {
+    "variants": ["raw", "standard"], "test_variants": None, "feature_groups": ["HTD"],
+    "within_user": {"models": ["LDA"], "train_repetitions": 2},
+    "models": {
+        "LDA": {"input": "HTD", "estimator": "lda", "params": {}},
+        "MHCNN": {"input": "windows", "estimator": "torch", "params": {"loss": "cvar"}},
+    },
+}
+
+
+def test_crossuser_sheet_has_one_row_per_prediction_job_and_every_grid_column():
+    sheet = crossuser_sheet(CU, "epn612", n_within_folds=3)
+    # crossuser: 2 models x 2 train variants x 2 test variants; within_user: LDA x 2 x 3 folds x 2
+    assert len(sheet) == 2 * 2 * 2 + 2 * 3 * 2
+    assert set(GRID_COLUMNS) <= set(sheet.columns)
+    assert sheet["predictions"].is_unique
+    assert set(sheet.loc[sheet.model == "MHCNN", "loss"]) == {"cvar"}
+    assert set(sheet.loc[sheet.model == "LDA", "loss"]) == {"none"}
+    # every trained model is tested on every variant
+    for _, rows in sheet.groupby("model_file"):
+        assert sorted(rows["test_variant"]) == ["raw", "standard"]
+
+
+def test_crossuser_sheet_rejects_a_model_input_not_among_the_feature_groups():
+    bad = {**CU, "models": {"LDA": {"input": "TDPSD", "estimator": "lda", "params": {}}}, "within_user":
+           {"models": [], "train_repetitions": 2}}
+    with pytest.raises(ConfigError, match=r"crossuser.models.LDA.input: feature group 'TDPSD'"):
+        crossuser_sheet(bad, "epn612", 1)
+    with pytest.raises(ConfigError, match=r"within_user.models: \['SVM'\]"):
+        crossuser_sheet({**CU, "within_user": {"models": ["SVM"], "train_repetitions": 2}}, "epn612", 1)
+
+
+def test_disentangle_sheet_measures_x_folds_x_classifiers_x_latents():
+    dis = {"protocols": ["loso"], "measures": ["rms", "td"], "classifiers": {"knn": {}, "svm": {}, "rf": {}}}
+    sheet = disentangle_sheet(dis, "hyser", {1: [1, 2, 3], 2: [1, 2]})
+    assert len(sheet) == 2 * 5 * 3 * 2
+    folds = disentangle_folds({1: [1, 2, 3], 2: [1, 2]}, "loso")
+    assert folds["fold"].tolist() == [0, 1, 2, 3, 4]
+    assert folds["session"].tolist() == [1, 1, 1, 2, 2]
+    # the two latent rows of one classification job share its predictions file
+    assert all(sorted(v) == ["pattern", "subject"] for _, v in sheet.groupby("predictions")["latent"])
+
+
+def test_hdcnn_sheet_skips_splits_a_dataset_cannot_support():
+    hd = {"datasets": ["icelab", "csl"], "splits": ["sample", "repetition", "session", "subject"],
+          "widths": [0.2, 1], "folds": 3}
+    recordings = {"icelab": [(1, 1)], "csl": [(1, 1), (1, 2), (2, 1), (2, 2)]}
+    sheet, skipped = hdcnn_sheet(hd, recordings)
+    assert len(skipped) == 2 and all("icelab" in s for s in skipped)
+    counts = sheet.groupby(["dataset", "split"]).size().to_dict()
+    assert counts == {("icelab", "sample"): 6, ("icelab", "repetition"): 6, ("csl", "sample"): 6,
+                      ("csl", "repetition"): 6, ("csl", "session"): 4, ("csl", "subject"): 4}
+    assert set(sheet["width"]) == {"0.2", "1.0"}
+    assert sheet.loc[sheet.split == "sample", "leaky"].all() and not sheet.loc[sheet.split != "sample", "leaky"].any()
+
+
+def test_sheet_round_trip_and_scores_take_their_keys_from_the_row(tmp_path):
+    sheet = crossuser_sheet(CU, "epn612", n_within_folds=1)
+    write_sheet(tmp_path / "runs.tsv", sheet)
+    back = read_sheet(tmp_path / "runs.tsv")
+    assert len(back) == len(sheet) and back["fold"].dtype.kind == "i"
+    row = back.iloc[0].to_dict()
+    pred = pd.DataFrame({"subject": [5, 5, 6], "y_true": [0, 1, 1], "y_pred": [0, 1, 0]})
+    scores = score_predictions(pred, row_keys(row))
+    assert list(scores.columns) == SCORE_COLUMNS
+    for column in ("train_variant", "test_variant", "model", "protocol"):
+        assert set(scores[column]) == {row[column]}
+
+
+# ---- splits ----------------------------------------------------------------------------------
+
+def _items(subjects=(1, 2), sessions=(1, 2), reps=(0, 1, 2)):
+    return pd.DataFrame([(s, k, r) for s in subjects for k in sessions for r in reps],
+                        columns=["subject", "session", "repetition"])
+
+
+def _meta(n_per=4, subjects=(1, 2), sessions=(1, 2), reps=(0, 1, 2)):
+    rows = [(s, k, r) for s in subjects for k in sessions for r in reps for _ in range(n_per)]
+    return pd.DataFrame(rows, columns=["subject", "session", "repetition"])
+
+
+def test_split_registry_lists_the_four_split_types():
+    assert SPLITS.names() == ["repetition", "sample", "session", "subject"]
+    with pytest.raises(ConfigError, match="unknown split 'trial'; known: repetition, sample, session, subject"):
+        SPLITS.get("trial")
+
+
+def test_session_split_tests_each_session_of_every_subject_and_never_trains_on_it(tmp_path):
+    table = SPLITS.build("session", _items())
+    write_fold_table(tmp_path / "f.csv", table, unit="session")
+    meta = _meta()
+    for fold, session in enumerate((1, 2)):
+        train, test = select(meta, table, fold, "train"), select(meta, table, fold, "test")
+        assert set(meta[test].session) == {session} and session not in set(meta[train].session)
+        assert set(meta[test].subject) == {1, 2}
+
+
+def test_sample_split_cuts_shuffled_items_into_disjoint_parts_and_is_leaky(tmp_path):
+    table = SPLITS.build("sample", _items(), k=3, seed=5)
+    meta = _meta()
+    tests = [select(meta, table, f, "test") for f in range(3)]
+    assert np.array_equal(np.sum(tests, axis=0), np.ones(len(meta)))  # every item tested once
+    for f in range(3):
+        assert not (select(meta, table, f, "train") & tests[f]).any()
+    # ... but a repetition lands in train and test: the guard refuses it unless declared leaky
+    with pytest.raises(LeakageError):
+        write_fold_table(tmp_path / "f.csv", table, unit="repetition")
+    assert not (tmp_path / "f.csv").exists()
+    write_fold_table(tmp_path / "f.csv", table, unit="repetition", leaky=True)
+    back = read_fold_table(tmp_path / "f.csv")
+    assert np.array_equal(select(meta, back, 1, "test"), tests[1])
+    assert np.array_equal(item_parts(10, 3, 5), item_parts(10, 3, 5))
+
+
+def test_leakage_guard_names_the_fold_and_the_subject(tmp_path):
+    table = leave_one_subject_out([1, 2, 3])
+    check_fold_table(table, "subject")
+    leaky = pd.concat([table, table[(table.fold == 1) & (table.role == "test")].assign(role="train")])
+    with pytest.raises(LeakageError, match=r"fold 1: subject 2"):
+        write_fold_table(tmp_path / "f.csv", leaky, unit="subject")
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_leakage_guard_on_repetitions_of_within_user_folds():
+    table = within_user_split([4], n_repetitions=4, train_repetitions=2)
+    check_fold_table(table, "repetition")
+    overlap = table.copy()
+    overlap.loc[overlap.role == "test", "repetitions"] = "1;2;3"
+    with pytest.raises(LeakageError, match=r"fold 0: subject 4 session -1 repetitions 0;1 \(train\) / 1;2;3"):
+        check_fold_table(overlap, "repetition")
+    # a user split by ids: a validation user that is also tested is a leak too
+    with pytest.raises(LeakageError, match="subject 3"):
+        check_fold_table(user_split([1, 2], [3], [3, 4]), "subject")
+
+
+def test_normalisation_guard_fires_when_statistics_saw_more_than_the_training_rows():
+    import logging
+
+    from myoflow.estimators import build_estimator, check_normalisation_fitted_on, fit_fold
+
+    rng = np.random.default_rng(0)
+    meta = pd.DataFrame({"subject": np.repeat([1, 2, 3], 20), "session": 1, "repetition": 0})
+    X, y = rng.normal(size=(60, 4)), np.tile([0, 1], 30)
+    folds = leave_one_subject_out([1, 2, 3])
+    est = fit_fold(build_estimator("lda", {}, seed=0), X, y, meta, folds, 0, logging.getLogger("t"))
+    scaler = est.steps[0][1]
+    assert scaler.n_samples_seen_ == 40  # the two training subjects only
+    np.testing.assert_allclose(scaler.mean_, X[meta.subject.to_numpy() != 1].mean(axis=0))
+    est.fit(X, y)  # statistics of every row, the held-out subject included
+    with pytest.raises(LeakageError, match="fitted on 60 rows, the fold has 40 training rows"):
+        check_normalisation_fitted_on(est, 40, 0)
+    leaky = pd.concat([folds, folds[(folds.fold == 0) & (folds.role == "test")].assign(role="train")])
+    with pytest.raises(LeakageError, match="fold 0: 20 items are both training and test items"):
+        fit_fold(build_estimator("lda", {}, seed=0), X, y, meta, leaky, 0, logging.getLogger("t"))

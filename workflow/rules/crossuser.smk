@@ -1,0 +1,232 @@
+# Study 1, cross-user zero-shot classification: the whole study's part of the DAG.
+# stores -> windows (per variant) -> features (per variant x group) -> fold tables -> one model per
+# (protocol, train variant, model, fold) -> predictions on every test variant -> scores -> figures.
+# Every job is a row of results/crossuser/runs.tsv (myoflow.runsheets.crossuser_sheet).
+
+
+rule crossuser:
+    """Every result of the cross-user study (`snakemake crossuser`)."""
+    input:
+        study_targets("crossuser"),
+
+
+rule crossuser_run_sheet:
+    """The cross-user jobs, one row per prediction job, every grid key a column."""
+    output:
+        report(
+            "results/crossuser/runs.tsv",
+            caption="../report/run_sheet.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "run sheet"},
+        ),
+    log:
+        "logs/crossuser/runs.log",
+    localrule: True
+    conda:
+        "../../envs/data.yaml"
+    params:
+        sheet=lambda w: crossuser_sheet().to_dict("records"),
+    script:
+        "../../scripts/write_run_sheet.py"
+
+
+rule crossuser_windows:
+    """Sliding windows over the repetitions of one variant (raw, segmented, relabeled, standard)."""
+    input:
+        stores=lambda w: store_files(CU["dataset"], CU["sessions"]),
+    output:
+        "results/crossuser/windows/{variant}.h5",
+    log:
+        "logs/crossuser/windows/{variant}.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=30,
+    params:
+        windows=CU["windows"],
+        as_published=CU["as_published"],
+        # only the standard variant reads the split: its threshold comes from the training users
+        training_subjects=lambda w: (
+            crossuser_user_split()["train"] if w.variant == "standard" else []
+        ),
+    script:
+        "../../scripts/crossuser_windows.py"
+
+
+rule crossuser_features:
+    """LibEMG-defined hand-crafted features of every window, one group per file."""
+    input:
+        "results/crossuser/windows/{variant}.h5",
+    output:
+        "results/crossuser/features/{variant}/{group}.h5",
+    log:
+        "logs/crossuser/features/{variant}/{group}.log",
+    benchmark:
+        "benchmarks/crossuser/features/{variant}/{group}.tsv"
+    group:
+        "features"
+    conda:
+        "../../envs/data.yaml"
+    threads: config["resources"]["feature_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=30,
+    script:
+        "../../scripts/extract_features.py"
+
+
+rule crossuser_folds:
+    """The fixed user split (protocol crossuser) or one fold per test user (within_user)."""
+    input:
+        windows=f"results/crossuser/windows/{CU['variants'][0]}.h5",
+        raw=lambda w: download_input(CU["dataset"]),
+    output:
+        "results/crossuser/folds/{protocol}.csv",
+    log:
+        "logs/crossuser/folds/{protocol}.log",
+    wildcard_constraints:
+        protocol="crossuser|within_user",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=10,
+    params:
+        spec=lambda w: crossuser_fold_params(w.protocol),
+    script:
+        "../../scripts/crossuser_folds.py"
+
+
+rule crossuser_train:
+    """Train one cross-user model on one fold of one training variant."""
+    input:
+        data=lambda w: crossuser_model_input(w.train_variant, w.model),
+        folds="results/crossuser/folds/{protocol}.csv",
+    output:
+        model="results/crossuser/models/{protocol}/{train_variant}/{model}/fold-{fold}.model",
+    log:
+        "logs/crossuser/train/{protocol}/{train_variant}/{model}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/crossuser/train/{protocol}/{train_variant}/{model}/fold-{fold}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
+        runtime=120,
+    params:
+        model=lambda w: CU["models"][w.model],
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_train.py"
+
+
+rule crossuser_predict:
+    """Predict the fold's test windows of every test variant with one trained model.
+
+    One job per trained model (not per test variant): a process start costs more than the
+    prediction. Inputs and outputs are named by test variant.
+    """
+    input:
+        unpack(
+            lambda w: crossuser_predict_inputs(
+                w.protocol, w.train_variant, w.model, w.fold
+            )
+        ),
+    output:
+        **{
+            variant: f"results/crossuser/predictions/{{protocol}}/{{train_variant}}/{{model}}/test-{variant}/fold-{{fold}}.csv.gz"
+            for variant in CU_TEST_VARIANTS
+        },
+    log:
+        "logs/crossuser/predict/{protocol}/{train_variant}/{model}/fold-{fold}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
+        runtime=30,
+    params:
+        input_kind=lambda w: CU["models"][w.model]["input"],
+        test_variants=CU_TEST_VARIANTS,
+    script:
+        "../../scripts/crossuser_predict.py"
+
+
+rule crossuser_scores:
+    """Per-user scores of every prediction job of the run sheet (keys from the sheet's columns)."""
+    input:
+        sheet="results/crossuser/runs.tsv",
+        predictions=lambda w: crossuser_sheet()["predictions"].tolist(),
+    output:
+        report(
+            "results/crossuser/scores.csv",
+            caption="../report/crossuser_scores.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "score table"},
+        ),
+    log:
+        "logs/crossuser/scores.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
+    params:
+        rest_label=0,
+    script:
+        "../../scripts/score_predictions.py"
+
+
+rule crossuser_figure_per_user:
+    """Per-user balanced accuracy of each pipeline tested on its own training variant."""
+    input:
+        scores="results/crossuser/scores.csv",
+    output:
+        report(
+            "results/crossuser/figures/per_user_balanced_accuracy.png",
+            caption="../report/crossuser_per_user.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "per-user balanced accuracy"},
+        ),
+    log:
+        "logs/crossuser/figures/per_user.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        n_classes=lambda w: get_dataset(
+            dataset_config(CU["dataset"])["reader"]
+        ).N_CLASSES,
+    script:
+        "../../scripts/crossuser_figure_per_user.py"
+
+
+rule crossuser_figure_cross_variant:
+    """Mean balanced accuracy of each model: training variant x test variant."""
+    input:
+        scores="results/crossuser/scores.csv",
+    output:
+        report(
+            "results/crossuser/figures/cross_variant.png",
+            caption="../report/crossuser_cross_variant.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "train variant x test variant"},
+        ),
+    log:
+        "logs/crossuser/figures/cross_variant.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    script:
+        "../../scripts/crossuser_figure_cross_variant.py"
