@@ -36,3 +36,7 @@ rule all:
         rules.disentangle.input,
         rules.hdcnn.input,
         **dataset_targets(),
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=1,

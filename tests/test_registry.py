@@ -146,7 +146,7 @@ SCHEMA_ENUMS = {
                                                   "normalize")],
     # registries of other modules, checked the same way
     ("myoflow.latents", "LATENT_CLASSIFIERS"): [("properties", "disentangle", "properties", "classifiers",
-                                                 "propertyNames")],
+                                                 "items")],
     ("myoflow.splits", "SPLITS"): [("properties", "hdcnn", "properties", "splits", "items")],
 }
 

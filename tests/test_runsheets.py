@@ -48,7 +48,7 @@ def test_crossuser_sheet_rejects_a_model_input_not_among_the_feature_groups():
 
 
 def test_disentangle_sheet_measures_x_folds_x_classifiers_x_latents():
-    dis = {"protocols": ["loso"], "measures": ["rms", "td"], "classifiers": {"knn": {}, "svm": {}, "rf": {}}}
+    dis = {"protocols": ["loso"], "measures": ["rms", "td"], "classifiers": ["knn", "svm", "rf"]}
     sheet = disentangle_sheet(dis, "hyser", {1: [1, 2, 3], 2: [1, 2]})
     assert len(sheet) == 2 * 5 * 3 * 2
     folds = disentangle_folds({1: [1, 2, 3], 2: [1, 2]}, "loso")

@@ -40,7 +40,7 @@ def tiny_run(tmp_path_factory):
         ("crossuser:\n  windows:\n    lenght: 40\n", r"crossuser\.windows: unknown key\(s\) \['lenght'\]"),
         ("hdcnn:\n  folds: five\n", r"hdcnn\.folds: 'five' is not of type 'integer'"),
         ("disentangle:\n  measures: [rmss]\n", r"disentangle\.measures\.0: 'rmss' is not one of"),
-        ("disentangle:\n  classifiers: {knn: {k: 1}}\n",
+        ("disentangle:\n  classifier_params: {knn: {k: 1}}\n",
          r"disentangle\.classifiers\.knn: unknown parameter\(s\) 'k' for latent classifier 'knn'"),
         ("crossuser:\n  split: {training_users: [0, 1, 999]}\n",
          r"crossuser\.split\.training_users: subject id\(s\) \[999\] are not in dataset 'epn612'"),
@@ -154,7 +154,7 @@ def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
 
 
 def test_changing_one_latent_classifier_reruns_only_its_jobs(tiny_run):
-    counts, out = _dry_run_counts(tiny_run, "disentangle:\n  classifiers:\n    svm: {C: 0.5}\n")
+    counts, out = _dry_run_counts(tiny_run, "disentangle:\n  classifier_params:\n    svm: {C: 0.5}\n")
     n_folds, n_measures = 3, 2
     assert counts == {
         "all": 1,
@@ -190,9 +190,9 @@ def test_one_study_runs_alone_by_its_target_name(tiny_run):
 def test_a_failed_job_shows_the_error_naming_the_file_on_screen(tmp_path):
     workdir = make_workdir(tmp_path)
     store = "results/store/icelab/sub-001_ses-1.h5"
-    snakemake(workdir, *TINY, store)
+    snakemake(workdir, store, *TINY)
     (workdir / store).write_bytes(b"not an HDF5 file")
-    proc = snakemake(workdir, *TINY, "results/hdcnn/images/icelab.h5", check=False)
+    proc = snakemake(workdir, "results/hdcnn/images/icelab.h5", *TINY, check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "myoflow error" in out and store in out, out[-3000:]

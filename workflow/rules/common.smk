@@ -46,7 +46,7 @@ DIS = config["disentangle"]
 HD = config["hdcnn"]
 
 # parameters the schema cannot know (they are the classifiers' own) are checked at start-up too
-for _name, _params in DIS["classifiers"].items():
+for _name, _params in DIS["classifier_params"].items():
     LATENT_CLASSIFIERS.check_params(
         _name, _params, exclude={"seed"}, where=f"disentangle.classifiers.{_name}"
     )

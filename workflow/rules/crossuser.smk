@@ -8,6 +8,10 @@ rule crossuser:
     """Every result of the cross-user study (`snakemake crossuser`)."""
     input:
         study_targets("crossuser"),
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=1,
 
 
 rule crossuser_run_sheet:
@@ -24,6 +28,10 @@ rule crossuser_run_sheet:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=5,
     params:
         sheet=lambda w: crossuser_sheet().to_dict("records"),
     script:

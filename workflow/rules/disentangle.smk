@@ -8,6 +8,10 @@ rule disentangle:
     """Every result of the disentanglement study (`snakemake disentangle`)."""
     input:
         study_targets("disentangle"),
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=1,
 
 
 rule disentangle_run_sheet:
@@ -24,6 +28,10 @@ rule disentangle_run_sheet:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=5,
     params:
         sheet=lambda w: disentangle_sheet().to_dict("records"),
     script:
@@ -121,7 +129,7 @@ rule disentangle_classify:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=20,
     params:
-        classifier_params=lambda w: DIS["classifiers"][w.classifier],
+        classifier_params=lambda w: DIS["classifier_params"].get(w.classifier, {}),
         seed=config["seed"],
     script:
         "../../scripts/disentangle_classify.py"

@@ -8,6 +8,10 @@ rule hdcnn:
     """Every result of the HD-CNN study (`snakemake hdcnn`)."""
     input:
         study_targets("hdcnn"),
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 500 * attempt,
+        runtime=1,
 
 
 rule hdcnn_run_sheet:
@@ -24,6 +28,10 @@ rule hdcnn_run_sheet:
     localrule: True
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=5,
     params:
         sheet=lambda w: hdcnn_sheet().to_dict("records"),
     script:
