@@ -181,8 +181,10 @@ StorageLoc=slurm_acct_db
         for d in (Path("/run/munge"), Path("/var/log/munge"), Path("/var/lib/munge")):
             d.mkdir(parents=True, exist_ok=True)
             shutil.chown(d, "munge", "munge")
-        munge_ok = lambda: subprocess.run("munge -n | unmunge", shell=True, capture_output=True,
-                                          timeout=10).returncode == 0
+        def munge_ok() -> bool:
+            return subprocess.run("munge -n | unmunge", shell=True, capture_output=True,
+                                  timeout=10).returncode == 0
+
         if not munge_ok():  # a munged already running (not ours) is used as it is
             munged = self._spawn("munged", ["munged", "--foreground", "--force"], user="munge", group="munge")
             _wait("munged", munge_ok, 20, munged, self.logs / "munged.out")
@@ -229,7 +231,7 @@ StorageLoc=slurm_acct_db
             if ids:  # jobs left by a failed test: their steps would outlive slurmd
                 subprocess.run(["scancel", *ids], capture_output=True, timeout=20)
                 time.sleep(2)
-        for name, proc in reversed(list(self.procs.items())):
+        for proc in reversed(list(self.procs.values())):
             if proc.poll() is None:
                 try:
                     os.kill(proc.pid, signal.SIGTERM)
