@@ -19,7 +19,7 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from .errors import ConfigError, DataFormatError
-from .evaluation import GRID_COLUMNS
+from .evaluation import GRID_COLUMNS, grid_keys
 from .io import atomic_path
 from .splits import SPLIT_UNITS, n_folds
 
@@ -45,10 +45,8 @@ STUDY_DESIGN = {
 
 
 def _grid_row(**keys) -> dict:
-    unknown = sorted(set(keys) - set(GRID_COLUMNS))
-    if unknown:
-        raise ValueError(f"unknown grid column(s) {unknown}")
-    return {c: keys.get(c, "none") for c in GRID_COLUMNS}
+    """:func:`~myoflow.evaluation.grid_keys` of keyword arguments (the sheets build rows by keyword)."""
+    return grid_keys(keys)
 
 
 def width_key(width: float) -> str:
@@ -63,6 +61,11 @@ def crossuser_model_loss(model_cfg: Mapping) -> str:
     if model_cfg["estimator"] != "torch":
         return "none"
     return model_cfg.get("params", {}).get("loss", "ce")
+
+
+def crossuser_test_variants(cu: Mapping) -> list[str]:
+    """The variants every trained model is tested on: ``crossuser.test_variants``, else ``variants``."""
+    return list(cu.get("test_variants") or cu["variants"])
 
 
 def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFrame:
@@ -85,7 +88,7 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
                 f"crossuser.models.{name}.input: feature group {m['input']!r} is not in "
                 f"crossuser.feature_groups {sorted(groups)} (or use 'windows')"
             )
-    test_variants = cu.get("test_variants") or cu["variants"]
+    test_variants = crossuser_test_variants(cu)
     rows = []
     jobs = [("crossuser", name, [0]) for name in models]
     jobs += [("within_user", name, list(range(n_within_folds))) for name in cu["within_user"]["models"]]

@@ -561,11 +561,7 @@ def compare_families(
     Returns ``(summary, omnibus, pairwise)``.
     """
     family_cols = list(family_cols)
-    _require(scores, [*family_cols, *pipeline_cols], "score table")
-    rows = scores[scores["metric"] == metric]
-    if rows.empty:
-        known = sorted(map(str, pd.unique(scores["metric"])))
-        raise ValueError(f"no rows for metric {metric!r}; metrics present: {known}")
+    rows = _metric_rows(scores, metric, [*family_cols, *pipeline_cols])
     groups = rows.groupby(family_cols, sort=True) if family_cols else [((), rows)]
     parts: dict[str, list[pd.DataFrame]] = {"summary": [], "omnibus": [], "pairwise": []}
     for key, family in groups:

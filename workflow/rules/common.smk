@@ -255,17 +255,13 @@ def crossuser_sheet():
     return runsheets.crossuser_sheet(CU, CU["dataset"], n_within)
 
 
-def crossuser_train_jobs():
-    return crossuser_sheet().drop_duplicates("model_file")
-
-
 def crossuser_model_input(variant, model):
     if CU["models"][model]["input"] == "windows":
         return f"results/crossuser/windows/{variant}.h5"
     return f"results/crossuser/features/{variant}/{CU['models'][model]['input']}.h5"
 
 
-CU_TEST_VARIANTS = CU["test_variants"] or CU["variants"]
+CU_TEST_VARIANTS = runsheets.crossuser_test_variants(CU)
 
 
 def crossuser_predict_inputs(protocol, train_variant, model, fold):
@@ -310,6 +306,16 @@ def hdcnn_sheet():
     for note in skipped:
         print(f"myoflow: {note}", file=sys.stderr)
     return sheet
+
+
+def hdcnn_split_params(split):
+    """What one split type's fold table needs (K only for the K-fold splits, so that changing it
+    does not re-run the session and subject folds)."""
+    if split == "repetition":
+        return {"k": HD["folds"]}
+    if split == "sample":
+        return {"k": HD["folds"], "seed": config["seed"]}
+    return {}
 
 
 def hdcnn_n_classes(dataset):

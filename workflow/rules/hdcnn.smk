@@ -74,16 +74,7 @@ rule hdcnn_folds:
         mem_mb=lambda wc, attempt: 1000 * attempt,
         runtime=10,
     params:
-        # K only for the K-fold splits, so changing it does not re-run the session/subject folds
-        split_params=lambda w: (
-            {"k": HD["folds"]}
-            if w.split == "repetition"
-            else (
-                {"k": HD["folds"], "seed": config["seed"]}
-                if w.split == "sample"
-                else {}
-            )
-        ),
+        split_params=lambda w: hdcnn_split_params(w.split),
         n_folds=lambda w: int(
             run_sheet_rows(hdcnn_sheet(), dataset=w.dataset, split=w.split)[
                 "fold"
