@@ -53,6 +53,22 @@ def test_hdcnn_repetition_split_well_above_chance(default_run):
     assert acc > 1 / 7 + 0.3
 
 
+def test_hdcnn_leakage_orders_the_split_types(default_run):
+    """The leaky sample split scores at least the repetition split, which scores at least the
+    subject split (CSL-HDEMG: the dataset with every split), averaged over widths."""
+    scores = pd.read_csv(default_run / "results" / "hdcnn" / "scores.csv", dtype={"width": str})
+    acc = scores[(scores.metric == "accuracy") & (scores.dataset == "csl")].groupby("split")["value"].mean()
+    assert acc["sample"] >= acc["repetition"] >= acc["subject"], acc
+
+
+def test_hdcnn_deployment_table_and_onnx_parity(default_run):
+    table = pd.read_csv(default_run / "results" / "hdcnn" / "deployment.csv", dtype={"width": str})
+    assert len(table) == 4  # 2 datasets x 2 widths
+    assert (table["max_abs_logit_diff"] < 1e-4).all()
+    assert (table.groupby("dataset")["macs"].apply(lambda m: m.is_monotonic_increasing)).all()
+    assert (table["p50_ms"] > 0).all() and (table["runs"] >= 1000).all()
+
+
 def test_same_config_gives_the_same_score_table(default_run, tmp_path):
     """Reproducible: a second, independent run of the cross-user study gives identical scores."""
     workdir = make_workdir(tmp_path)

@@ -39,6 +39,14 @@ def test_subwindow_features_split_time_only():
     np.testing.assert_allclose(values[0], [[0, 0], [1, 0]])
 
 
+def test_subwindow_features_take_the_sampling_rate():
+    w = np.random.default_rng(13).standard_normal((3, 2, 40))
+    values, names = extract_subwindow_features(w, ["MNF", "WENG"], pieces=2, fs=200)
+    assert len(names) == 2 + 2 * 6  # WENG: level 5 at 200 Hz
+    for i in range(2):
+        np.testing.assert_array_equal(values[:, i], extract_features(w[:, :, 20 * i : 20 * (i + 1)], ["MNF", "WENG"], fs=200)[0])
+
+
 def test_bad_inputs_are_named():
     with pytest.raises(ConfigError, match="HTX"):
         extract_features(W, "HTX")
@@ -95,6 +103,24 @@ def test_column_names_follow_libemg_layouts():
     weng = [f"WENG_{k}_ch{c}" for k in range(8) for c in range(3)]  # cA7, cD7 .. cD1
     phasor = [f"RMSPHASOR_{k}_ch{i}-{j}" for k in range(2) for i, j in [(0, 1), (0, 2), (1, 2)]]
     assert names == ar + dftr + weng + phasor + ["MAV_ch0", "MAV_ch1", "MAV_ch2"]
+    # at the Myo's 200 Hz: one DFTR band (92 Hz < 100 Hz), wavelet level 5 (cA5, cD5 .. cD1)
+    values, names = extract_features(w, ["DFTR", "WENG", "WV", "WWL", "WENT", "MAV"], fs=200)
+    per_level = [f"{f}_{k}_ch{c}" for f in ("WENG", "WV", "WWL", "WENT") for k in range(6) for c in range(3)]
+    assert names == [f"DFTR_0_ch{c}" for c in range(3)] + per_level + ["MAV_ch0", "MAV_ch1", "MAV_ch2"]
+    assert values.shape == (2, len(names))
+
+
+@pytest.mark.parametrize("fs, level, bands", [(1000, 7, 6), (1000.0, 7, 6), (200, 5, 1), (2000, 8, 6),
+                                              (500, 6, 3), (184, 5, 0), (512, 7, 3), (8, 1, 0)])
+def test_wavelet_level_and_dftr_bands_follow_libemg(fs, level, bands):
+    # LibEMG: order = floor(log(fs/2)/log(2) - 1); a band is kept when its upper edge < fs / 2
+    assert F.wavelet_level(fs) == level == math.floor(np.log(fs / 2) / np.log(2) - 1)
+    assert F.dftr_bands(fs) == bands
+    assert F.FEATURES["WENG"].values_per_channel(fs) == level + 1
+    assert F.FEATURES["DFTR"].values_per_channel(fs) == bands
+    w = np.random.default_rng(2).standard_normal((2, 2, 40))
+    values, names = extract_features(w, ["DFTR", "WENT"], fs=fs)
+    assert values.shape == (2, 2 * (bands + level + 1)) == (2, len(names))
 
 
 def test_constant_window():
@@ -171,6 +197,47 @@ def test_sine_spectral_features():
     np.testing.assert_allclose(one("MNP", x), [0.25 / 32], rtol=1e-6)
     # DFTR: band 92-163 Hz holds bins 6..10; mean amplitude 0.5 / 5, to the power 2/3
     np.testing.assert_allclose(one("DFTR", x), [0, 0.1 ** (2 / 3), 0, 0, 0, 0], atol=1e-6)
+
+
+def test_sine_spectral_features_at_200_hz():
+    n = 64  # at 200 Hz bins are 200/64 = 3.125 Hz apart: bin 8 = 25 Hz
+    x = np.sin(2 * np.pi * 8 * np.arange(n) / n)[None, None, :]
+
+    def at(name, fs):
+        return extract_features(x, [name], fs=fs)[0][0]
+
+    np.testing.assert_allclose(at("MNF", 200), [25.0], rtol=1e-7)
+    np.testing.assert_allclose(at("MDF", 200), [25.0], rtol=1e-7)
+    np.testing.assert_allclose(at("SM", 200), [0.25 * 25.0**2], rtol=1e-6)
+    # one band, 20-92 Hz: bins 7..29 (23 of them), only bin 8 has amplitude (0.5)
+    np.testing.assert_allclose(at("DFTR", 200), [(0.5 / 23) ** (2 / 3)], rtol=1e-6)
+    # the frequency axis scales with fs; features of the samples alone do not change
+    np.testing.assert_allclose(at("MNF", 200) * 5, at("MNF", 1000), rtol=1e-7)
+    np.testing.assert_allclose(at("SM", 200) * 25, at("SM", 1000), rtol=1e-6)
+    for name in ("MNP", "RMS", "SAMPEN", "AR"):
+        np.testing.assert_array_equal(at(name, 200), at(name, 1000), err_msg=name)
+
+
+def test_every_feature_not_in_fs_features_ignores_fs():
+    w = np.random.default_rng(12).standard_normal((5, 3, 40))
+    for name in FEATURES:
+        a, names_a = extract_features(w, [name])
+        b, names_b = extract_features(w, [name], fs=200)
+        if name in F.FS_FEATURES:
+            assert a.shape != b.shape or not np.array_equal(a, b), name
+        else:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+            assert names_a == names_b
+
+
+def test_bad_sampling_rates_are_refused():
+    for bad in (0, -200, float("nan"), float("inf"), "fast", None):
+        with pytest.raises(ValueError, match="fs must be"):
+            extract_features(W, ["MAV"], fs=bad)
+    with pytest.raises(ValueError, match="WENG needs fs of at least 8 Hz"):
+        extract_features(W, ["WENG"], fs=7.9)
+    assert extract_features(W, ["MAV", "MNF"], fs=7.9)[0].shape == (1, 2)
+    assert extract_features(W, ["MAV"], fs=np.float32(200))[0].shape == (1, 1)
 
 
 def _tdpsd_reference(x):
@@ -289,19 +356,23 @@ def _wavedec_reference(x, level=7):
     return [a] + out[::-1]
 
 
-def test_wavelet_features_against_convolution():
+WAVELET_REFERENCE = {
+    "WENG": lambda c: np.log(np.sum(c**2) + 1e-10),
+    "WV": lambda c: np.log(np.var(c**2) + 1e-10),
+    "WWL": lambda c: np.log(np.sum(np.abs(np.diff(c**2))) + 1e-10),
+    "WENT": lambda c: -np.sum((c**2 / np.sum(c**2)) * np.log(c**2 / np.sum(c**2))),
+}
+
+
+@pytest.mark.parametrize("fs, level, lengths", [(1000, 7, [15, 15, 15, 15, 16, 18, 21, 27]),
+                                                (200, 5, [15, 15, 16, 18, 21, 27])])
+def test_wavelet_features_against_convolution(fs, level, lengths):
     w = np.random.default_rng(6).standard_normal((2, 2, 40))
-    coeffs = [[_wavedec_reference(ch) for ch in win] for win in w]
-    assert [len(c) for c in coeffs[0][0]] == [15, 15, 15, 15, 16, 18, 21, 27]
-    ref = {
-        "WENG": lambda c: np.log(np.sum(c**2) + 1e-10),
-        "WV": lambda c: np.log(np.var(c**2) + 1e-10),
-        "WWL": lambda c: np.log(np.sum(np.abs(np.diff(c**2))) + 1e-10),
-        "WENT": lambda c: -np.sum((c**2 / np.sum(c**2)) * np.log(c**2 / np.sum(c**2))),
-    }
-    for name, func in ref.items():
-        values, _ = extract_features(w, [name])
-        expected = [[func(coeffs[i][ch][lvl]) for lvl in range(8) for ch in range(2)] for i in range(2)]
+    coeffs = [[_wavedec_reference(ch, level) for ch in win] for win in w]
+    assert [len(c) for c in coeffs[0][0]] == lengths  # cA_L, cD_L .. cD1
+    for name, func in WAVELET_REFERENCE.items():
+        values, _ = extract_features(w, [name], fs=fs)
+        expected = [[func(coeffs[i][ch][lvl]) for lvl in range(level + 1) for ch in range(2)] for i in range(2)]
         np.testing.assert_allclose(values, expected, rtol=1e-6, err_msg=name)
 
 
@@ -373,19 +444,33 @@ def test_more_bad_inputs():
 
 
 @pytest.mark.skipif(not REFERENCE.exists(), reason="LibEMG reference fixture missing")
+@pytest.mark.parametrize("fs", [None, 200])
 @pytest.mark.parametrize("dataset", ["random", "myo", "degenerate"])
-def test_agrees_with_libemg_203_reference(dataset):
+def test_agrees_with_libemg_203_reference(dataset, fs):
     """tests/data/libemg_reference.npz: LibEMG 2.0.3's own output (float64 in, stored float32)
     on seeded random float windows, int8 Myo-like windows and degenerate windows (constant,
-    zero-order hold, steps: where the order of operations decides the rounding), 8 x 40;
-    regenerate with ``bench/bench_features.py --make-reference``."""
+    zero-order hold, steps: where the order of operations decides the rounding), 8 x 40, at
+    LibEMG's default fs (``<set>/<FEAT>``) and with ``<FEAT>_fs = 200`` for the features that
+    take it (``fs200/<set>/<FEAT>``; LibEMG's other features ignore fs, so their default values
+    hold at 200 Hz too); regenerate with ``bench/bench_features.py --make-reference``."""
+    kwargs = {} if fs is None else {"fs": fs}
     with np.load(REFERENCE) as ref:
         w = ref[f"windows/{dataset}"]
         for name in LIBEMG_FEATURES + ["AR9"]:
-            expected = np.nan_to_num(ref[f"{dataset}/{name}"].astype(np.float64), nan=0, posinf=0, neginf=0)
-            values, names = extract_features(w, [name])  # the whole set in one call (COMP)
+            key = f"fs{fs}/{dataset}/{name}" if fs is not None and name in F.FS_FEATURES else f"{dataset}/{name}"
+            expected = np.nan_to_num(ref[key].astype(np.float64), nan=0, posinf=0, neginf=0)
+            values, names = extract_features(w, [name], **kwargs)  # the whole set in one call (COMP)
             assert expected.shape == values.shape, name
-            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+            assert len(names) == values.shape[1], name
+            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=f"{name} at fs {fs}")
+
+
+def test_reference_holds_fs_200_for_every_fs_feature():
+    with np.load(REFERENCE) as ref:
+        for dataset in ("random", "myo", "degenerate"):
+            n = len(ref[f"windows/{dataset}"])
+            for name in F.FS_FEATURES:
+                assert ref[f"fs200/{dataset}/{name}"].shape == (n, 8 * F.FEATURES[name].values_per_channel(200))
 
 
 @pytest.mark.parametrize("n_samples", [2, 3, 40, 257])
@@ -495,3 +580,79 @@ def test_vectorisable_log_of_the_wavelet_entropy():
     wide = wide[wide >= np.finfo(float).tiny]
     ref = np.log(wide)
     assert (np.abs(logs(wide) - ref) <= 1.5e-14 + 2 * np.spacing(np.abs(ref))).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real 200 Hz Myo windows (MyoArmband archive in ../shared/data; skipped where it is absent)
+# ---------------------------------------------------------------------------------------------
+import os
+import tarfile
+
+SHARED_DATA = Path(os.environ.get("MYOFLOW_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+MYO_ARCHIVE = SHARED_DATA / "myoarmband.tar.xz"
+
+
+def _real_myo_windows(n_files: int = 4, length: int = 40) -> np.ndarray:
+    """Windows (W, 8, length) of the first recordings of the MyoArmband archive: 200 Hz, int8
+    levels stored as int16 (its README), read from the tar stream without extracting it; windows
+    with a constant channel are left out (LibEMG's MDF fails on all-zero channels)."""
+    if not MYO_ARCHIVE.is_file():
+        pytest.skip(f"real Myo data not here: {MYO_ARCHIVE}")
+    windows = []
+    with tarfile.open(MYO_ARCHIVE, "r|xz") as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".dat"):
+                x = np.frombuffer(tar.extractfile(member).read(), dtype=np.int16).reshape(-1, 8)
+                w = np.lib.stride_tricks.sliding_window_view(x, length, axis=0)[:: length // 2]
+                windows.append(w)  # (W, 8, length)
+                if len(windows) == n_files:
+                    break
+    w = np.concatenate(windows).astype(np.float64)
+    return w[~np.any(np.all(w == w[:, :, :1], axis=2), axis=1)]
+
+
+def _libemg_spectral_reference(windows: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """LibEMG 2.0.3's getMDFfeat / getMNFfeat / getSMfeat / getDFTRfeat with <FEAT>_fs = fs,
+    their numpy written out (per window for MDF, as LibEMG)."""
+    n = windows.shape[2]
+    nfft = 1 if n == 0 else 2 ** math.ceil(math.log2(n))
+    spec = np.fft.fft(windows, n=nfft, axis=2) / n
+    half = spec[:, :, : int(round(nfft / 2))]
+    power = np.real(half * np.conj(half))
+    f = (np.fft.fftfreq(nfft) * fs)[: int(round(nfft / 2))]
+    cum = np.cumsum(power, axis=2)
+    total = np.sum(power, axis=2)
+    mdf = np.array([[(fs / 2) * np.argwhere(cum[i, j] > total[i, j] / 2)[0][0] / (nfft / 2)
+                     for j in range(windows.shape[1])] for i in range(len(windows))])
+    amp = np.abs(half)
+    bands, init = [], 20
+    for upper in [u for u in (92, 163, 235, 305, 378, 450) if u < fs / 2]:
+        inc = (f > init) & (f < upper)
+        bands.append((np.sum(amp[:, :, inc], axis=2) / np.sum(inc)) ** (2 / 3))
+        init = upper
+    return {"MDF": mdf, "MNF": np.sum(power * f, axis=2) / np.sum(power, axis=2), "SM": np.sum(power * f**2, axis=2),
+            "DFTR": np.hstack(bands) if bands else np.zeros((len(windows), 0))}
+
+
+def test_real_200_hz_myo_windows_at_their_sampling_rate():
+    """On real Myo windows at fs = 200: every fs-dependent feature against LibEMG's formulas
+    (spectral ones written out, wavelets at level 5 by np.convolve), and the 1 DFTR band and
+    6 wavelet values per channel LibEMG gives at 200 Hz. ``bench_features.py --check-only
+    --check-real`` compares with LibEMG itself."""
+    w = _real_myo_windows()
+    assert len(w) > 100
+    ref = _libemg_spectral_reference(w, 200.0)
+    for name, expected in ref.items():
+        values, names = extract_features(w, [name], fs=200)
+        assert values.shape == expected.shape == (len(w), 8), name
+        np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+    sample = w[:: max(1, len(w) // 40)]  # the Python-level wavelet reference is slow
+    coeffs = [[_wavedec_reference(ch, 5) for ch in win] for win in sample]
+    for name, func in WAVELET_REFERENCE.items():
+        values, names = extract_features(sample, [name], fs=200)
+        expected = [[func(c[ch][lvl]) for lvl in range(6) for ch in range(8)] for c in coeffs]
+        np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+        assert names[:8] == [f"{name}_0_ch{c}" for c in range(8)] and len(names) == 48
+    # at the default 1000 Hz the same windows give 5x the frequencies and 8 wavelet values
+    np.testing.assert_allclose(extract_features(w, ["MNF"])[0], 5 * extract_features(w, ["MNF"], fs=200)[0], rtol=1e-6)
+    assert extract_features(w[:2], ["WENG"])[0].shape == (2, 64)

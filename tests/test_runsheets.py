@@ -96,9 +96,9 @@ def _meta(n_per=4, subjects=(1, 2), sessions=(1, 2), reps=(0, 1, 2)):
     return pd.DataFrame(rows, columns=["subject", "session", "repetition"])
 
 
-def test_split_registry_lists_the_four_split_types():
-    assert SPLITS.names() == ["repetition", "sample", "session", "subject"]
-    with pytest.raises(ConfigError, match="unknown split 'trial'; known: repetition, sample, session, subject"):
+def test_split_registry_lists_the_split_types():
+    assert SPLITS.names() == ["finetune", "repetition", "sample", "session", "subject"]
+    with pytest.raises(ConfigError, match="unknown split 'trial'; known: finetune, repetition, sample, session, subject"):
         SPLITS.get("trial")
 
 

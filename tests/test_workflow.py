@@ -77,13 +77,18 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
                 "crossuser/figures/cross_variant.png",
                 "disentangle/figures/reconstruction_maps.png",
                 "disentangle/figures/latent_accuracy.png",
-                "hdcnn/figures/accuracy_by_split.png"):
+                "hdcnn/figures/accuracy_by_split.png",
+                "hdcnn/figures/pareto.png"):
         path = tiny_run / "results" / fig
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
     report = (tiny_run / "results" / "report.html").read_text(errors="replace")
     assert "per_user_balanced_accuracy.png" in report
     costs = pd.read_csv(tiny_run / "results" / "hdcnn" / "model_costs.csv")
     assert len(costs) >= 4
+    deployment = pd.read_csv(tiny_run / "results" / "hdcnn" / "deployment.csv")
+    assert set(deployment["dataset"]) == {"icelab", "csl"}
+    assert (deployment["max_abs_logit_diff"] < 1e-4).all() and (deployment["p99_ms"] >= deployment["p50_ms"]).all()
+    assert {"accuracy_sample", "accuracy_repetition", "accuracy_subject", "accuracy_finetune"} <= set(deployment.columns)
 
 
 def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
@@ -98,7 +103,7 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     assert set(dis["classifier"]) == {"knn", "svm", "rf"} and set(dis["latent"]) == {"pattern", "subject"}
     hd = pd.read_csv(results / "hdcnn" / "scores.csv", dtype={"width": str})
     assert set(hd["width"]) == {"0.2"} and set(hd["dataset"]) == {"icelab", "csl"}
-    assert set(hd["split"]) == {"sample", "repetition", "session", "subject"}
+    assert set(hd["split"]) == {"sample", "repetition", "session", "subject", "finetune"}
     for study in ("crossuser", "disentangle", "hdcnn"):
         sheet = read_sheet(results / study / "runs.tsv")
         scores = pd.read_csv(results / study / "scores.csv", dtype={"width": str})
@@ -174,10 +179,14 @@ def test_adding_a_width_trains_only_that_width(tiny_run):
         "all": 1,
         "hdcnn_run_sheet": 1,
         "hdcnn_train": n_new,
+        "hdcnn_export": n_new,       # each new model to ONNX
+        "hdcnn_latency": 2,          # the new width on each dataset's images
         "hdcnn_scores": 1,
+        "hdcnn_deployment": 1,
         "hdcnn_model_costs": 1,
         "study_stats": 1,
         "hdcnn_figure_accuracy": 1,
+        "hdcnn_figure_pareto": 1,
     }, out[-3000:]
     assert "width=0.2" not in out
 
@@ -192,8 +201,8 @@ def test_a_failed_job_shows_the_error_naming_the_file_on_screen(tmp_path):
     store = "results/store/icelab/sub-001_ses-1.h5"
     snakemake(workdir, store, *TINY)
     (workdir / store).write_bytes(b"not an HDF5 file")
-    proc = snakemake(workdir, "results/hdcnn/images/icelab.h5", *TINY, check=False)
+    proc = snakemake(workdir, "results/hdcnn/images/icelab/grid.h5", *TINY, check=False)
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "myoflow error" in out and store in out, out[-3000:]
-    assert not (workdir / "results/hdcnn/images/icelab.h5").exists()
+    assert not (workdir / "results/hdcnn/images/icelab/grid.h5").exists()

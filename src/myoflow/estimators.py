@@ -81,14 +81,20 @@ def fit_estimator(est, X_train, y_train, X_val=None, y_val=None, groups=None, gr
 
 
 def fit_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame, fold: int,
-             log: logging.Logger):
+             log: logging.Logger, validate_on_test: bool = False):
     """Fit ``est`` on the fold's training items (validation items, if any, for early stopping);
     progress goes to ``log``. Returns ``est``.
 
     Estimators whose ``fit`` accepts ``groups`` get the training items' subject ids (and the
     validation items' as ``groups_val``), for losses that use the user.
+
+    ``validate_on_test=True`` reproduces a source defect (HD-CNN ``test_set_checkpoint``): the
+    fold's *test* items stand in for the validation set, so the epoch is chosen on test data.
     """
     train, val, test = (select(meta, folds, fold, role) for role in ("train", "validation", "test"))
+    if validate_on_test:
+        log.warning("fold %d: validating on the TEST items (as published: the epoch is chosen on test data)", fold)
+        val = test
     log.info("fold %d: %d train, %d validation, %d test items", fold, train.sum(), val.sum(), test.sum())
     both = train & test
     if both.any():  # even a split declared leaky never fits on the very items it tests
@@ -98,9 +104,7 @@ def fit_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.Da
                   groups=None if subject is None else subject[train],
                   groups_val=None if subject is None else subject[val])
     check_normalisation_fitted_on(est, int(train.sum()), fold)
-    for epoch in getattr(est, "history_", []):
-        log.info("epoch %s", epoch)
-    return est
+    return est  # torch estimators log each epoch as it ends (logger myoflow.training)
 
 
 def check_normalisation_fitted_on(est, n_train: int, fold: int) -> None:
@@ -127,9 +131,9 @@ def predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: p
 
 
 def fit_and_predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame,
-                         fold: int, log: logging.Logger) -> pd.DataFrame:
+                         fold: int, log: logging.Logger, validate_on_test: bool = False) -> pd.DataFrame:
     """:func:`fit_fold` then :func:`predict_fold`: the test items' predictions table."""
-    fit_fold(est, X, y, meta, folds, fold, log)
+    fit_fold(est, X, y, meta, folds, fold, log, validate_on_test=validate_on_test)
     return predict_fold(est, X, y, meta, folds, fold, log)
 
 

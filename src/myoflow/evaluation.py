@@ -64,3 +64,14 @@ def grid_keys(keys: dict) -> dict:
     if unknown:
         raise ValueError(f"unknown score key(s) {unknown}; the grid columns are {GRID_COLUMNS}")
     return {c: keys.get(c, "none") for c in GRID_COLUMNS}
+
+
+def pareto_mask(cost: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as cheap and as accurate and strictly better in one
+    (the Pareto front of accuracy against a cost such as MACs or latency)."""
+    cost, accuracy = np.asarray(cost, float), np.asarray(accuracy, float)
+    keep = np.ones(len(cost), dtype=bool)
+    for i in range(len(cost)):
+        better = (cost <= cost[i]) & (accuracy >= accuracy[i]) & ((cost < cost[i]) | (accuracy > accuracy[i]))
+        keep[i] = not better.any()
+    return keep

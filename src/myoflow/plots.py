@@ -25,6 +25,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .evaluation import pareto_mask
 from .io import atomic_path
 
 DPI = 150
@@ -578,12 +579,16 @@ def plot_grouped_bar_panels(
     chance: dict | float | None = None,
     ncols: int = 3,
     suptitle: str = "",
+    reference: dict | None = None,
+    reference_label: str = "published",
 ) -> None:
     """One panel per combination of ``panel_cols`` (e.g. measure x classifier, or dataset), each
     with bars of mean +- sd per (group, hue) and the units as points.
 
     ``chance``: one value for every panel, or a dict keyed by the group value (drawn over that
     group) or, where the first panel column's value is a key, by that value.
+    ``reference``: values keyed by group (e.g. the published accuracy per width), drawn as a red
+    marker beside each group's bars in every panel, labelled ``reference_label``.
     """
     _require(table, [*panel_cols, group_col, hue_col, unit_col, "value"], "bar-panel table")
     if table.empty:
@@ -602,6 +607,15 @@ def plot_grouped_bar_panels(
                     ax.hlines(panel_chance[group], g - 0.45, g + 0.45, colors="grey", linestyles="--", lw=1)
         elif panel_chance is not None:
             ax.axhline(panel_chance, color="grey", ls="--", lw=1)
+        if reference:
+            marks = [(g, reference[group]) for g, group in enumerate(_order(rows[group_col])) if group in reference]
+            if marks:
+                xs, ys = zip(*marks)
+                ax.plot(np.asarray(xs) + 0.47, ys, "D", color="tab:red", ms=6, ls="none", label=reference_label)
+                for x, y in marks:
+                    ax.annotate(f"{y:.1%}", (x + 0.47, y), textcoords="offset points", xytext=(0, 5),
+                                ha="center", fontsize="x-small", color="tab:red")
+                ax.legend(fontsize="x-small", loc="lower left")
         ax.set_title(", ".join(f"{c} {v}" for c, v in zip(panel_cols, key)), fontsize="medium")
         ax.set_xlabel(group_col)
         ax.set_ylim(0, 1.05)
@@ -654,4 +668,62 @@ def plot_variant_matrix(
         fig.colorbar(image, ax=ax, shrink=0.8, label=metric_name)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
+    _save(fig, out)
+
+
+def plot_pareto(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    costs: dict[str, str],
+    accuracy_cols: dict[str, str],
+    panel_col: str = "dataset",
+    label_col: str = "width",
+    suptitle: str = "",
+) -> None:
+    """Accuracy against cost, one row of panels per cost and one column per ``panel_col`` value.
+
+    Each accuracy column (e.g. one per split type) is a line through the models sorted by cost;
+    the points on its Pareto front (no model both cheaper and more accurate) are filled, the
+    dominated ones hollow, and each point is labelled with its ``label_col`` (the width).
+
+    Parameters
+    ----------
+    costs : dict
+        Cost column -> axis label (e.g. ``{"macs": "MACs", "p50_ms": "latency p50 (ms)"}``).
+    accuracy_cols : dict
+        Accuracy column -> legend label (e.g. ``{"accuracy_subject": "subject"}``); columns absent
+        from ``table`` or all-NaN are left out.
+    """
+    _require(table, [panel_col, label_col, *costs], "Pareto table")
+    present = {c: lab for c, lab in accuracy_cols.items() if c in table and table[c].notna().any()}
+    if table.empty or not present:
+        raise ValueError("Pareto table has no accuracy to plot")
+    panels = _order(table[panel_col])
+    fig = _new_figure(4.6 * len(panels), 3.6 * len(costs))
+    axes = np.asarray(fig.subplots(len(costs), len(panels), squeeze=False))
+    colours = matplotlib.colormaps["tab10"]
+    for r, (cost, cost_label) in enumerate(costs.items()):
+        for c, panel in enumerate(panels):
+            ax = axes[r, c]
+            rows = table[table[panel_col] == panel].sort_values(cost)
+            for k, (col, lab) in enumerate(present.items()):
+                pts = rows[[cost, col, label_col]].dropna()
+                if pts.empty:
+                    continue
+                colour = colours(k % 10)
+                x, y = pts[cost].to_numpy(float), pts[col].to_numpy(float)
+                ax.plot(x, y, "-", color=colour, lw=1, alpha=0.6)
+                front = pareto_mask(x, y)
+                ax.scatter(x[front], y[front], color=colour, s=30, zorder=3, label=lab)
+                ax.scatter(x[~front], y[~front], facecolors="none", edgecolors=colour, s=30, zorder=3)
+                for xi, yi, t in zip(x, y, pts[label_col]):
+                    ax.annotate(str(t), (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize="x-small")
+            ax.set_xlabel(cost_label)
+            ax.set_ylabel("accuracy")
+            ax.set_title(f"{panel_col} {panel}", fontsize="medium")
+            ax.grid(alpha=0.3)
+            if r == 0 and c == 0:
+                ax.legend(fontsize="x-small", title="split (filled: Pareto front)", title_fontsize="x-small")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize="medium")
     _save(fig, out)

@@ -21,6 +21,7 @@ import pandas as pd
 from .errors import ConfigError, DataFormatError
 from .evaluation import GRID_COLUMNS, grid_keys
 from .io import atomic_path
+from .defects import AS_PUBLISHED, CORRECTED, protocol_defects
 from .splits import SPLIT_UNITS, n_folds
 
 #: per study: the metric its statistics compare, the sheet columns that identify a pipeline, and
@@ -38,7 +39,7 @@ STUDY_DESIGN = {
     },
     "hdcnn": {
         "metric": "accuracy",
-        "pipeline": ["split", "width"],
+        "pipeline": ["protocol", "split", "width"],
         "family": ["dataset"],
     },
 }
@@ -161,39 +162,77 @@ def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[i
 
 # ---- study 3: HD-CNN -------------------------------------------------------------------------
 
-def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[pd.DataFrame, list[str]]:
-    """One row per (dataset, split, width, fold) training job, and the notes of skipped cells.
+def study_protocols(section: Mapping) -> list[str]:
+    """A study section's ``protocols`` list; ``as_published: true`` turns ``corrected`` into
+    ``as_published`` (every defect of the study on)."""
+    protocols = list(section.get("protocols", [CORRECTED]))
+    if section.get("as_published"):
+        protocols = [AS_PUBLISHED if p == CORRECTED else p for p in protocols]
+    return list(dict.fromkeys(protocols))
 
-    A split a dataset cannot support (``session`` with one session, ``subject`` with one
-    subject) is skipped with a note rather than failing the whole grid; the notes are printed at
-    start-up and written beside the sheet.
+
+def hdcnn_paths(protocol: str, dataset: str, split: str, width: str, fold: int) -> dict[str, str]:
+    """The files of one HD-CNN training job (model, predictions, ONNX export and its parity check)."""
+    stem = f"{protocol}/{dataset}/{split}/w{width}/fold-{fold}"
+    return {"model_file": f"results/hdcnn/models/{stem}.model",
+            "predictions": f"results/hdcnn/predictions/{stem}.csv.gz",
+            "onnx": f"results/hdcnn/onnx/{stem}.onnx",
+            "parity": f"results/hdcnn/onnx/{stem}.parity.json"}
+
+
+def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per (protocol, dataset, split, width, fold) training job, and the notes of skipped cells.
+
+    A split a dataset cannot support (``session`` with one session, ``subject`` and ``finetune``
+    with one subject) is skipped with a note rather than failing the whole grid; the notes are
+    printed at start-up. Each row also names what its job starts from:
+
+    - ``images``: the image set, on the physical grid or (defect ``storage_order_images``) in
+      storage order;
+    - ``init_from``: empty for a fresh initialisation; the previous fold's model when the
+      protocol carries weights over (defect ``weights_carried_over``); for ``finetune``, the
+      ``subject`` split's model of the same fold (pretrained on the other subjects);
+    - ``select_on_test``: the checkpoint is chosen by test accuracy (defect ``test_set_checkpoint``).
     """
     rows, skipped = [], []
-    for dataset in hd["datasets"]:
-        recs = recordings[dataset]
-        subjects = sorted({s for s, _ in recs})
-        sessions = sorted({ses for _, ses in recs})
-        for split in hd["splits"]:
-            if split == "session" and len(sessions) < 2:
-                skipped.append(f"hdcnn: split 'session' skipped for dataset {dataset!r}: it has "
-                               f"{len(sessions)} session(s) {sessions}")
-                continue
-            if split == "subject" and len(subjects) < 2:
-                skipped.append(f"hdcnn: split 'subject' skipped for dataset {dataset!r}: it has "
-                               f"{len(subjects)} subject(s) {subjects}")
-                continue
-            unit, leaky = SPLIT_UNITS[split]
-            for width in hd["widths"]:
-                w = width_key(width)
-                for fold in range(n_folds(split, subjects, sessions, hd["folds"])):
-                    rows.append({
-                        **_grid_row(study="hdcnn", dataset=dataset, protocol=split, split=split,
-                                    features="image", model="MobileNetV2", loss="ce", width=w,
-                                    fold=fold),
-                        "leaky": leaky,
-                        "model_file": f"results/hdcnn/models/{dataset}/{split}/w{w}/fold-{fold}.model",
-                        "predictions": f"results/hdcnn/predictions/{dataset}/{split}/w{w}/fold-{fold}.csv.gz",
-                    })
+    for protocol in study_protocols(hd):
+        defects = protocol_defects("hdcnn", protocol)
+        order = "storage" if "storage_order_images" in defects else "grid"
+        for dataset in hd["datasets"]:
+            recs = recordings[dataset]
+            subjects = sorted({s for s, _ in recs})
+            sessions = sorted({ses for _, ses in recs})
+            for split in hd["splits"]:
+                if split == "session" and len(sessions) < 2:
+                    skipped.append(f"hdcnn: split 'session' skipped for dataset {dataset!r}: it has "
+                                   f"{len(sessions)} session(s) {sessions}")
+                    continue
+                if split in ("subject", "finetune") and len(subjects) < 2:
+                    skipped.append(f"hdcnn: split {split!r} skipped for dataset {dataset!r}: it has "
+                                   f"{len(subjects)} subject(s) {subjects}")
+                    continue
+                unit, leaky = SPLIT_UNITS[split]
+                for width in hd["widths"]:
+                    w = width_key(width)
+                    for fold in range(n_folds(split, subjects, sessions, hd["folds"])):
+                        if split == "finetune":
+                            init_from = hdcnn_paths(protocol, dataset, "subject", w, fold)["model_file"]
+                        elif "weights_carried_over" in defects and fold > 0:
+                            init_from = hdcnn_paths(protocol, dataset, split, w, fold - 1)["model_file"]
+                        else:
+                            init_from = ""
+                        rows.append({
+                            **_grid_row(study="hdcnn", dataset=dataset, protocol=protocol, split=split,
+                                        features="image", model="MobileNetV2", loss="ce", width=w,
+                                        fold=fold),
+                            "leaky": leaky,
+                            "images": f"results/hdcnn/images/{dataset}/{order}.h5",
+                            "init_from": init_from,
+                            "select_on_test": "test_set_checkpoint" in defects,
+                            **hdcnn_paths(protocol, dataset, split, w, fold),
+                        })
+    if not rows:
+        raise ConfigError("hdcnn: no training job left (every split was skipped: " + "; ".join(skipped) + ")")
     return pd.DataFrame(rows), skipped
 
 

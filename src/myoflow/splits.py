@@ -165,15 +165,38 @@ def sample_split(items: pd.DataFrame, k: int = 5, seed: int = 0) -> pd.DataFrame
     return pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
 
+@SPLITS.register("finetune")
+def finetune_split(items: pd.DataFrame, repetitions: int = 1) -> pd.DataFrame:
+    """Subject-specific fine-tuning: fold k adapts to the k-th subject (sorted) on its first
+    ``repetitions`` repetitions and tests on its other repetitions.
+
+    The fold numbers are those of the ``subject`` split, whose fold-k model (trained on the other
+    subjects) is the pretrained starting point, so no test repetition is ever seen in training.
+    """
+    subjects = sorted(int(s) for s in items["subject"].unique())
+    if len(subjects) < 2:
+        raise ConfigError(f"fine-tuning pretrains on the other subjects: it needs at least 2, got {subjects}")
+    rows = []
+    for fold, held_out in enumerate(subjects):
+        reps = sorted(int(r) for r in items.loc[items["subject"] == held_out, "repetition"].unique())
+        if not 1 <= repetitions < len(reps):
+            raise ConfigError(f"hdcnn.finetune.repetitions = {repetitions}: subject {held_out} has "
+                              f"{len(reps)} repetitions {reps}, expected 1 <= repetitions < {len(reps)}")
+        rows += _rows(fold, "train", [held_out], reps=reps[:repetitions])
+        rows += _rows(fold, "test", [held_out], reps=reps[repetitions:])
+    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+
+
 #: the unit each registered split keeps apart, and whether it is leaky by design
 SPLIT_UNITS = {"subject": ("subject", False), "repetition": ("repetition", False),
-               "session": ("session", False), "sample": ("repetition", True)}
+               "session": ("session", False), "sample": ("repetition", True),
+               "finetune": ("repetition", False)}
 
 
 def n_folds(split: str, subjects: Sequence[int], sessions: Sequence[int], k: int) -> int:
     """Number of folds ``split`` makes, known before any data is read (for the run sheet)."""
     SPLITS.get(split)
-    if split == "subject":
+    if split in ("subject", "finetune"):
         return len(set(subjects))
     if split == "session":
         return len(set(sessions))

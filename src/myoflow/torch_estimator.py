@@ -8,10 +8,12 @@ loss as its ``users`` argument (for losses that use the subject, e.g. to penalis
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -26,7 +28,13 @@ from .models import build_model
 from .registry import Registry
 from .seeding import resolve_device, set_seed
 
-__all__ = ["TorchClassifier", "OPTIMIZERS", "SCHEDULERS"]
+__all__ = ["TorchClassifier", "OPTIMIZERS", "SCHEDULERS", "SELECTIONS", "state_digest"]
+
+log = logging.getLogger("myoflow.training")
+
+#: how the weights kept at the end of training are chosen (with validation data; without it the
+#: last epoch's weights are kept whatever this says)
+SELECTIONS = ("val_loss", "val_accuracy", "last")
 
 #: name -> optimizer class ``(parameters, lr=..., weight_decay=...)``.
 OPTIMIZERS: Registry[Any] = Registry("optimizer")
@@ -66,6 +74,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def state_digest(model: nn.Module) -> str:
+    """SHA-256 of a model's parameters and buffers (names and values): equal digests, equal weights."""
+    h = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
 def _forward(model: nn.Module, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(logits, embeddings or None) in one pass where the model supports it."""
     if hasattr(model, "forward_with_embedding"):
@@ -96,7 +113,21 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     patience : int or None
         Early stopping on validation loss after ``patience`` epochs without improvement;
         None = train all epochs. Whenever validation data are given, the weights of the
-        best validation epoch are restored at the end.
+        epoch chosen by ``selection`` are restored at the end.
+    min_epochs : int
+        Epochs always trained before early stopping may stop (and before an epoch may be chosen
+        by ``selection``), so one noisy validation user cannot stop a model at epoch 0.
+    selection : {"val_loss", "val_accuracy", "last"}
+        With validation data, which weights are kept: the epoch of lowest validation loss, of
+        highest validation accuracy (ties: the earliest; the HD-CNN source did this with its
+        *test* set, see ``myoflow.defects``), or the last epoch's.
+    init_from : str, optional
+        A model file written by :meth:`save` whose weights start training instead of a fresh
+        seeded initialisation (fine-tuning; also the HD-CNN source's weights carried over from
+        the previous fold). Its architecture and classes must equal this one's.
+    freeze : list of str, optional
+        Parameter-name prefixes (``stem``, ``stem_bn``, ``blocks.0``) kept fixed in training:
+        no gradient, and their BatchNorm statistics are not updated.
     scheduler : {"plateau", "cosine", None}
         A name of :data:`SCHEDULERS`, or None for a constant learning rate.
         ``plateau``: ReduceLROnPlateau on validation loss (training loss without validation data),
@@ -128,6 +159,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         smoothing, None without validation data), ``val_accuracy``, ``lr``, ``seconds``.
     best_epoch_ : int or None
         0-based epoch whose weights were restored.
+    initial_digest_ : str
+        :func:`state_digest` of the weights training started from (a fresh fold's does not
+        depend on any other fold).
 
     Notes
     -----
@@ -157,6 +191,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         amp: bool = True,
         deterministic: bool = True,
         eval_batch_size: int = 8192,
+        min_epochs: int = 0,
+        selection: str = "val_loss",
+        init_from: str | None = None,
+        freeze: Sequence[str] | None = None,
     ) -> None:
         self.model = model
         self.model_params = model_params
@@ -178,6 +216,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.amp = amp
         self.deterministic = deterministic
         self.eval_batch_size = eval_batch_size
+        self.min_epochs = min_epochs
+        self.selection = selection
+        self.init_from = init_from
+        self.freeze = freeze
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -213,6 +255,47 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise RuntimeError("TorchClassifier is not fitted; call fit() or load() first")
+
+    def _load_initial_weights(self, path: str) -> None:
+        """Start from the weights of a saved TorchClassifier (fine-tuning / carried-over folds)."""
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if payload.get("format") != "myoflow.TorchClassifier":
+            raise ValueError(f"init_from {path}: not a saved TorchClassifier")
+        if list(payload["classes"]) != self.classes_.tolist():
+            raise ValueError(f"init_from {path}: its classes {payload['classes']} differ from the training "
+                             f"labels {self.classes_.tolist()}")
+        try:
+            self.model_.load_state_dict(payload["state_dict"])
+        except RuntimeError as exc:
+            raise ValueError(f"init_from {path}: its architecture differs from {self.model!r} "
+                             f"{self.model_params or {}} on input {self.input_shape_} ({exc})") from exc
+
+    def _freeze_parameters(self) -> list[nn.Module]:
+        """Switch off gradients under the ``freeze`` prefixes; return the frozen modules."""
+        prefixes = [str(p) for p in (self.freeze or [])]
+        if not prefixes:
+            return []
+        names = [name for name, _ in self.model_.named_parameters()]
+        for prefix in prefixes:
+            if not any(n == prefix or n.startswith(prefix + ".") for n in names):
+                tops = sorted({n.split(".")[0] for n in names})
+                raise ConfigError(f"freeze: {prefix!r} names no parameter of model {self.model!r} "
+                                  f"(its modules: {tops}; e.g. blocks.0 for the first block)")
+        for name, param in self.model_.named_parameters():
+            if any(name == p or name.startswith(p + ".") for p in prefixes):
+                param.requires_grad_(False)
+        return [m for name, m in self.model_.named_modules()
+                if name and any(name == p or name.startswith(p + ".") for p in prefixes)
+                and isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def _log_epoch(self, row: dict[str, Any], elapsed: float) -> None:
+        """One line per epoch as it ends, so a user tailing the job log sees progress."""
+        done = row["epoch"] + 1
+        eta = elapsed / done * (int(self.max_epochs) - done)
+        val = ("" if row["val_loss"] is None else
+               f" val_loss {row['val_loss']:.4f} val_acc {row['val_accuracy']:.4f}")
+        log.info("epoch %d/%d train_loss %.4f%s lr %.2e %.1f s (ETA %.0f s at most)", done,
+                 int(self.max_epochs), row["train_loss"], val, row["lr"], row["seconds"], eta)
 
     @torch.no_grad()
     def _val_metrics(self, Xv: torch.Tensor, yv: torch.Tensor, device: torch.device) -> tuple[float, float]:
@@ -262,6 +345,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         make_scheduler = None if self.scheduler is None else SCHEDULERS.get(self.scheduler)
         if (X_val is None) != (y_val is None):
             raise ValueError("give both X_val and y_val, or neither")
+        if self.selection not in SELECTIONS:
+            raise ConfigError(f"selection {self.selection!r} is not one of {list(SELECTIONS)}")
         X = np.asarray(X)
         y = np.asarray(y)
         if len(X) != len(y):
@@ -275,6 +360,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         self.input_shape_ = tuple(int(v) for v in X.shape[1:])
         self.model_ = build_model(self.model, self.input_shape_, len(self.classes_), **(self.model_params or {}))
+        if self.init_from is not None:
+            self._load_initial_weights(str(self.init_from))
+        frozen = self._freeze_parameters()
+        self.initial_digest_ = state_digest(self.model_)
         self.model_.to(device)
 
         Xt, yt = _as_tensor(X), self._encode_labels(y, "y")
@@ -284,18 +373,22 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if has_val:
             Xv, yv = _as_tensor(np.asarray(X_val)), self._encode_labels(np.asarray(y_val), "y_val")
 
-        opt = optimizer_cls(self.model_.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        trainable = [p for p in self.model_.parameters() if p.requires_grad]
+        opt = optimizer_cls(trainable, lr=float(self.lr), weight_decay=float(self.weight_decay))
         sched = None if make_scheduler is None else make_scheduler(opt, int(self.max_epochs))
         # a private generator: the shuffling order depends on the seed only, not on other RNG users
         gen = torch.Generator().manual_seed(int(self.seed))
 
         self.history_: list[dict[str, Any]] = []
         self.best_epoch_: int | None = None
-        best_loss, best_state, wait = math.inf, None, 0
+        best_score, best_state, wait = math.inf, None, 0
         n = len(Xt)
+        started = time.perf_counter()
         for epoch in range(int(self.max_epochs)):
             t0 = time.perf_counter()
             self.model_.train()
+            for module in frozen:
+                module.eval()  # frozen BatchNorm keeps its pretrained statistics
             perm = torch.randperm(n, generator=gen)
             running = 0.0
             for start in range(0, n, int(self.batch_size)):
@@ -310,7 +403,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if self.grad_clip:
-                    nn.utils.clip_grad_norm_(self.model_.parameters(), float(self.grad_clip))
+                    nn.utils.clip_grad_norm_(trainable, float(self.grad_clip))
                 opt.step()
                 running += loss.item() * len(idx)
             train_loss = running / n
@@ -332,14 +425,20 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                     "seconds": time.perf_counter() - t0,
                 }
             )
-            if has_val:
-                if val_loss < best_loss:
-                    best_loss, wait, self.best_epoch_ = val_loss, 0, epoch
+            self._log_epoch(self.history_[-1], time.perf_counter() - started)
+            if has_val and self.selection != "last":
+                # lower is better for both scores (accuracy negated); ties keep the earlier epoch
+                score = val_loss if self.selection == "val_loss" else -val_acc
+                if score < best_score or epoch < int(self.min_epochs):
+                    best_score, wait, self.best_epoch_ = score, 0, epoch
                     best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model_.state_dict().items()}
                 else:
                     wait += 1
                     if self.patience is not None and wait >= int(self.patience):
+                        log.info("early stop after epoch %d: no validation improvement in %d epochs", epoch, wait)
                         break
+        if best_state is None:
+            self.best_epoch_ = len(self.history_) - 1 if self.history_ else None
         if best_state is not None:
             self.model_.load_state_dict(best_state)
         self.model_.eval()
@@ -405,6 +504,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             "state_dict": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
             "history": _plain(self.history_),
             "best_epoch": self.best_epoch_,
+            "initial_digest": getattr(self, "initial_digest_", None),
         }
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
@@ -431,6 +531,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         est.input_shape_ = tuple(payload["input_shape"])
         est.history_ = payload["history"]
         est.best_epoch_ = payload["best_epoch"]
+        est.initial_digest_ = payload.get("initial_digest")
         est.model_ = build_model(est.model, est.input_shape_, len(est.classes_), **(est.model_params or {}))
         est.model_.load_state_dict(payload["state_dict"])
         est.model_.to(est._device()).eval()

@@ -19,6 +19,7 @@ from myoflow.datasets import (
 )
 from myoflow.errors import ConfigError
 from myoflow.latents import LATENT_CLASSIFIERS
+from myoflow.studies.hdcnn import PUBLISHED as HD_PUBLISHED
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -315,7 +316,66 @@ def hdcnn_split_params(split):
         return {"k": HD["folds"]}
     if split == "sample":
         return {"k": HD["folds"], "seed": config["seed"]}
+    if split == "finetune":
+        return {"repetitions": HD["finetune"]["repetitions"]}
     return {}
+
+
+def hdcnn_row(w):
+    """The run-sheet row of one HD-CNN training job (its wildcards)."""
+    rows = run_sheet_rows(
+        hdcnn_sheet(),
+        protocol=w.protocol,
+        dataset=w.dataset,
+        split=w.split,
+        width=w.width,
+        fold=w.fold,
+    )
+    if len(rows) != 1:
+        raise ConfigError(
+            f"hdcnn: no run-sheet row for {dict(w)} (the run sheet has {len(rows)} such rows)"
+        )
+    return rows.iloc[0]
+
+
+def hdcnn_train_inputs(w):
+    row = hdcnn_row(w)
+    inputs = {
+        "images": row["images"],
+        "folds": f"results/hdcnn/folds/{w.dataset}/{w.split}.csv",
+    }
+    if row["init_from"]:
+        inputs["init_from"] = row["init_from"]
+    return inputs
+
+
+def hdcnn_job(w):
+    """The keys the training script takes from its row (typed: the sheet's values are objects)."""
+    row = hdcnn_row(w)
+    return {
+        "split": row["split"],
+        "width": float(row["width"]),
+        "fold": int(row["fold"]),
+        "select_on_test": bool(row["select_on_test"]),
+    }
+
+
+def hdcnn_latency_rows():
+    """One row per (dataset, width): the first training job of that pair (latency, params and
+    MACs depend on the architecture and the image size, not on the weights)."""
+    return hdcnn_sheet().drop_duplicates(["dataset", "width"])
+
+
+def hdcnn_latency_inputs(w):
+    row = hdcnn_latency_rows().set_index(["dataset", "width"]).loc[(w.dataset, w.width)]
+    return {"model": row["model_file"], "onnx": row["onnx"]}
+
+
+def hdcnn_latency_files():
+    return [
+        f"results/hdcnn/latency/{r.dataset}/w{r.width}.json"
+        for r in hdcnn_latency_rows().itertuples()
+    ]
 
 
 def hdcnn_n_classes(dataset):
@@ -334,6 +394,8 @@ STUDY_FIGURES = {
     ],
     "hdcnn": [
         "results/hdcnn/figures/accuracy_by_split.png",
+        "results/hdcnn/figures/pareto.png",
+        "results/hdcnn/deployment.csv",
         "results/hdcnn/model_costs.csv",
     ],
 }

@@ -1,6 +1,8 @@
 # Study 3, width-scaled MobileNetV2 on HD-sEMG images: the whole study's part of the DAG.
-# stores -> images (per dataset) -> fold tables (per dataset x split type) -> one model per
-# (dataset, split, width, fold) -> predictions -> scores -> figures; params and MACs per width.
+# stores -> images (per dataset, grid or storage order) -> fold tables (per dataset x split type)
+# -> one model per (protocol, dataset, split, width, fold) -> predictions -> scores -> figures;
+# each model -> ONNX (parity checked); per (dataset, width) latency, params, MACs -> the
+# deployment table and the Pareto figure.
 # Every job is a row of results/hdcnn/runs.tsv (myoflow.runsheets.hdcnn_sheet).
 
 
@@ -15,7 +17,7 @@ rule hdcnn:
 
 
 rule hdcnn_run_sheet:
-    """The HD-CNN jobs: one row per (dataset, split type, width, fold)."""
+    """The HD-CNN jobs: one row per (protocol, dataset, split type, width, fold)."""
     output:
         report(
             "results/hdcnn/runs.tsv",
@@ -39,13 +41,16 @@ rule hdcnn_run_sheet:
 
 
 rule hdcnn_images:
-    """HD-sEMG images (one value per electrode on the physical grid) of one dataset."""
+    """HD-sEMG images (one value per electrode) of one dataset: on the physical grid, or in
+    storage order (defect storage_order_images)."""
     input:
         stores=lambda w: store_files(w.dataset),
     output:
-        "results/hdcnn/images/{dataset}.h5",
+        "results/hdcnn/images/{dataset}/{order}.h5",
     log:
-        "logs/hdcnn/images/{dataset}.log",
+        "logs/hdcnn/images/{dataset}/{order}.log",
+    wildcard_constraints:
+        order="grid|storage",
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -54,15 +59,16 @@ rule hdcnn_images:
         runtime=30,
     params:
         images=HD["images"],
-        as_published=HD["as_published"],
+        order=lambda w: w.order,
     script:
         "../../scripts/hdcnn_images.py"
 
 
 rule hdcnn_folds:
-    """The fold table of one split type (sample: leaky as published; repetition, session, subject)."""
+    """The fold table of one split type (sample: leaky as published; repetition, session,
+    subject, finetune)."""
     input:
-        images="results/hdcnn/images/{dataset}.h5",
+        images="results/hdcnn/images/{dataset}/grid.h5",
     output:
         "results/hdcnn/folds/{dataset}/{split}.csv",
     log:
@@ -85,29 +91,84 @@ rule hdcnn_folds:
 
 
 rule hdcnn_train:
-    """Width-scaled MobileNetV2 on one fold of HD-sEMG images (weights initialised afresh)."""
+    """Width-scaled MobileNetV2 on one fold of HD-sEMG images (fresh seeded weights unless the
+    run sheet's row names a model to start from)."""
     input:
-        images="results/hdcnn/images/{dataset}.h5",
-        folds="results/hdcnn/folds/{dataset}/{split}.csv",
+        unpack(hdcnn_train_inputs),
     output:
-        model="results/hdcnn/models/{dataset}/{split}/w{width}/fold-{fold}.model",
-        predictions="results/hdcnn/predictions/{dataset}/{split}/w{width}/fold-{fold}.csv.gz",
+        model="results/hdcnn/models/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.model",
+        predictions="results/hdcnn/predictions/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.csv.gz",
     log:
-        "logs/hdcnn/train/{dataset}/{split}/w{width}/fold-{fold}.log",
+        "logs/hdcnn/train/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.log",
     benchmark:
-        "benchmarks/hdcnn/train/{dataset}/{split}/w{width}/fold-{fold}.tsv"
+        "benchmarks/hdcnn/train/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["resources"]["train_threads"]
+    threads: config["resources"]["image_train_threads"]
     resources:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=240,
     params:
         train=HD["train"],
-        width=lambda w: float(w.width),
+        finetune=lambda w: HD["finetune"] if w.split == "finetune" else None,
+        job=lambda w: hdcnn_job(w),
         seed=config["seed"],
     script:
         "../../scripts/hdcnn_train.py"
+
+
+rule hdcnn_export:
+    """One trained model as ONNX; ONNX Runtime's logits checked against PyTorch's."""
+    input:
+        model="results/hdcnn/models/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.model",
+        images="results/hdcnn/images/{dataset}/grid.h5",
+    output:
+        onnx="results/hdcnn/onnx/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.onnx",
+        parity="results/hdcnn/onnx/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.parity.json",
+    log:
+        "logs/hdcnn/export/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        deploy=HD["deploy"],
+        row_keys=lambda w: {
+            "protocol": w.protocol,
+            "dataset": w.dataset,
+            "split": w.split,
+            "width": w.width,
+            "fold": int(w.fold),
+        },
+    script:
+        "../../scripts/hdcnn_export.py"
+
+
+rule hdcnn_latency:
+    """Single-frame ONNX Runtime latency (one thread, warm-up excluded) and the params and MACs
+    of one width on one dataset's images."""
+    input:
+        unpack(hdcnn_latency_inputs),
+    output:
+        "results/hdcnn/latency/{dataset}/w{width}.json",
+    log:
+        "logs/hdcnn/latency/{dataset}/w{width}.log",
+    benchmark:
+        "benchmarks/hdcnn/latency/{dataset}/w{width}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        deploy=HD["deploy"],
+        row_keys=lambda w: {"dataset": w.dataset, "width": w.width},
+        seed=config["seed"],
+    script:
+        "../../scripts/hdcnn_latency.py"
 
 
 rule hdcnn_scores:
@@ -136,6 +197,32 @@ rule hdcnn_scores:
         "../../scripts/score_predictions.py"
 
 
+rule hdcnn_deployment:
+    """Per width and dataset: params, MACs, ONNX size, latency, parity and accuracy per split."""
+    input:
+        sheet="results/hdcnn/runs.tsv",
+        scores="results/hdcnn/scores.csv",
+        latency=lambda w: hdcnn_latency_files(),
+        parity=lambda w: hdcnn_sheet()["parity"].tolist(),
+    output:
+        report(
+            "results/hdcnn/deployment.csv",
+            caption="../report/hdcnn_deployment.rst",
+            category="HD-CNN (MobileNetV2)",
+            labels={"table": "edge deployment"},
+        ),
+    log:
+        "logs/hdcnn/deployment.log",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=5,
+    script:
+        "../../scripts/hdcnn_deployment.py"
+
+
 rule hdcnn_model_costs:
     """Parameters and MACs of each width (the published table is the hard check)."""
     output:
@@ -160,7 +247,8 @@ rule hdcnn_model_costs:
 
 
 rule hdcnn_figure_accuracy:
-    """Accuracy per split type and width for each dataset (the leakage question)."""
+    """Accuracy per split type and width for each dataset, beside the published accuracy (the
+    leakage question)."""
     input:
         scores="results/hdcnn/scores.csv",
     output:
@@ -180,5 +268,29 @@ rule hdcnn_figure_accuracy:
         runtime=10,
     params:
         n_classes={d: hdcnn_n_classes(d) for d in HD["datasets"]},
+        published_accuracy={w: v["accuracy"] for w, v in HD_PUBLISHED.items()},
     script:
         "../../scripts/hdcnn_figure_accuracy.py"
+
+
+rule hdcnn_figure_pareto:
+    """Accuracy against MACs and against ONNX Runtime latency (the Pareto front per split)."""
+    input:
+        deployment="results/hdcnn/deployment.csv",
+    output:
+        report(
+            "results/hdcnn/figures/pareto.png",
+            caption="../report/hdcnn_pareto.rst",
+            category="HD-CNN (MobileNetV2)",
+            labels={"figure": "Pareto front"},
+        ),
+    log:
+        "logs/hdcnn/figures/pareto.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=5,
+    script:
+        "../../scripts/hdcnn_figure_pareto.py"

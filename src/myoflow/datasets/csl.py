@@ -67,6 +67,25 @@ SOURCE = ManualSource(
 )
 
 
+def _idle_rounds(trials: pd.DataFrame) -> np.ndarray:
+    """Repetition numbers with the idle trials grouped into the gestures' rounds.
+
+    CSL-HDEMG records idle three times as often as each gesture (30 idle trials beside 10 per
+    gesture). Numbering idle trials 0..29 would let a repetition K-fold hold out only idle in
+    its last folds, so the ``n_idle`` idle trials are spread over the ``n`` repetitions of the
+    gestures (``n_idle / n`` consecutive trials per repetition) when ``n_idle`` is a multiple of
+    ``n``; otherwise the trial index is kept.
+    """
+    rep = trials["repetition"].to_numpy().copy()
+    idle = trials["gesture_id"].to_numpy() == 0
+    others = trials.loc[~idle].groupby("gesture_id")["repetition"].nunique()
+    if idle.any() and len(others):
+        n_rounds, n_idle = int(others.max()), int(idle.sum())
+        if n_idle > n_rounds and n_idle % n_rounds == 0:
+            rep[idle] = rep[idle] // (n_idle // n_rounds)
+    return rep
+
+
 def _gesture_name(g: int) -> str:
     return "idle" if g == 0 else f"gesture_{g}"
 
@@ -148,7 +167,8 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     Recording
         168 channels (dead bipolar channels dropped), layout ``csl_7x24``, units "a.u."; trial
         columns :data:`~myoflow.store.TRIAL_COLUMNS` + ``gesture_id``; ``repetition`` is the trial
-        index within its gesture file; active bounds -1.
+        index within its gesture file (idle trials grouped into the gestures' rounds, see
+        :func:`_idle_rounds`); active bounds -1.
 
     Raises
     ------
@@ -190,6 +210,7 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
                          "stop": start + n, "active_start": -1, "active_stop": -1, "gesture_id": g})
             start += n
     trials = pd.DataFrame(rows, columns=TRIAL_COLUMNS + ["gesture_id"])
+    trials["repetition"] = _idle_rounds(trials)
     rec = Recording(
         dataset=str(opts.get("dataset", NAME)), subject=int(subject), session=int(session),
         emg=np.concatenate(pieces, axis=0), fs=fs, units="a.u.", device="CSL-HDEMG (3 x 8x8 bipolar)",

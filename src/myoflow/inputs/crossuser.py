@@ -181,10 +181,14 @@ def epn_window_set(
     -------
     ArraySet with ``windows`` (N, channels, length) float32 and metadata
     :data:`~myoflow.inputs.windowing.META_COLUMNS` +
-    ``sample_set``; every array stays aligned with the windows through thinning.
+    ``sample_set``; every array stays aligned with the windows through thinning. Its attrs
+    carry the recordings' sampling rate ``fs`` (Hz), which the features are computed at.
     """
     VARIANTS.get(variant)  # an unknown variant fails before any work, listing the known ones
     recordings = list(recordings)
+    rates = sorted({float(rec.fs) for rec in recordings})
+    if len(rates) > 1:  # one set's features take one fs (LibEMG's <FEAT>_fs)
+        raise ConfigError(f"recordings at several sampling rates {rates}: resample them to one first")
     threshold = None
     if variant == "standard":
         if training_subjects is None:
@@ -230,5 +234,6 @@ def epn_window_set(
         {"windows": np.concatenate(all_windows).astype(np.float32)},
         pd.concat(metas, ignore_index=True),
         {"variant": variant, "length": length, "stride": stride, "rest_thinning": rest_thinning,
-         "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "standard_threshold": threshold},
+         "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "standard_threshold": threshold,
+         "fs": rates[0]},
     )

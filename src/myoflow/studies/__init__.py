@@ -1,0 +1,1 @@
+"""Study-level composition: what one study's jobs compute from the library's parts."""
