@@ -515,3 +515,12 @@ def test_small_cells_are_padded_and_sequential_order_follows_the_source():
             got1 = np.sort(first[(labels[first] == c) & (users[first] == 100 + u)])
             got2 = np.sort(second[(labels[second] == c) & (users[second] == 100 + u)])
             assert got1.tolist() == cell[:2].tolist() and got2.tolist() == cell[2:4].tolist()
+
+
+def test_grl_without_a_user_head_is_refused_by_the_estimator():
+    from myoflow.errors import ConfigError
+    from myoflow.torch_estimator import TorchClassifier
+
+    X = np.random.default_rng(0).standard_normal((20, 8, 40)).astype(np.float32)
+    with pytest.raises(ConfigError, match="'grl' needs a model with a user head"):
+        TorchClassifier(model="mhcnn", loss="grl", max_epochs=1, device="cpu").fit(X, np.arange(20) % 2)

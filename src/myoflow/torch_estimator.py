@@ -237,6 +237,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     def _make_loss(self) -> tuple[LossFn, bool]:
         params = dict(self.loss_params or {})
         kw = LOSSES.parameters(self.loss)  # an unknown loss raises, listing the known ones
+        if "user_head" in kw:
+            # the user head over the training users belongs to the model (MHCNN_GRL), not built yet
+            raise ConfigError(f"loss {self.loss!r} needs a model with a user head over the training users; "
+                              f"model {self.model!r} has none (the MHCNN_GRL model is not available yet)")
         if "label_smoothing" in kw:
             params.setdefault("label_smoothing", float(self.label_smoothing))
         elif self.label_smoothing:
