@@ -8,7 +8,7 @@ log = log_to_file(snakemake.log[0])
 samples = read_set(snakemake.input.samples)
 folds = read_fold_table(snakemake.input.folds)
 params = dict(snakemake.params.model)
-params["adversarial_to_generator"] = not snakemake.params.as_published
+params["adversarial_to_generator"] = snakemake.params.adversarial  # off: defect no_adversarial_term
 model, latents = run_disentangle_fold(
     samples, folds, int(snakemake.wildcards.fold), params,
     seed=snakemake.params.seed, threads=snakemake.threads,

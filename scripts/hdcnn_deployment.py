@@ -15,8 +15,9 @@ def read_json(path):
 
 
 log = log_to_file(snakemake.log[0])
+parity = pd.concat([pd.read_csv(p, dtype={"width": str}) for p in snakemake.input.parity])
 table = deployment_table(read_sheet(snakemake.input.sheet), pd.read_csv(snakemake.input.scores, dtype={"width": str}),
-                         [read_json(p) for p in snakemake.input.latency], [read_json(p) for p in snakemake.input.parity])
+                         [read_json(p) for p in snakemake.input.latency], parity.to_dict("records"))
 log.info("\n%s", table.to_string())
 with atomic_path(snakemake.output[0]) as tmp:
     table.to_csv(tmp, index=False, float_format="%.6g")

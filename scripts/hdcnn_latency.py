@@ -9,12 +9,13 @@ from myoflow.models import count_params_and_macs
 
 log = log_to_file(snakemake.log[0])
 deploy = snakemake.params.deploy
+onnx = snakemake.params.onnx  # inside the export job's directory (input export_dir)
 est = load_estimator(snakemake.input.model, device="cpu")
 params, macs = count_params_and_macs(est.model_, est.input_shape_)
-latency = measure_latency(snakemake.input.onnx, est.input_shape_, runs=deploy["latency_runs"],
+latency = measure_latency(onnx, est.input_shape_, runs=deploy["latency_runs"],
                           warmup=deploy["warmup_runs"], threads=deploy["threads"], seed=snakemake.params.seed)
-log.info("%s: %d params, %d MACs, latency %s", snakemake.input.onnx, params, macs, latency)
+log.info("%s: %d params, %d MACs, latency %s", onnx, params, macs, latency)
 write_json(snakemake.output[0], {**snakemake.params.row_keys, "params": params, "macs": macs,
-                                 "onnx_bytes": os.path.getsize(snakemake.input.onnx),
+                                 "onnx_bytes": os.path.getsize(onnx),
                                  "input_shape": list(est.input_shape_), "n_classes": len(est.classes_),
                                  **latency})

@@ -2,6 +2,7 @@
 checkpoint selection, the defect protocols in the run sheet, ONNX export / parity / latency and
 the deployment table."""
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,10 @@ import torch
 import yaml
 
 from myoflow.defects import DEFECTS, protocol_defects, protocol_names, study_defects
-from myoflow.deploy import export_onnx, measure_latency, onnx_parity
+from myoflow.deploy import export_and_check, export_onnx, measure_latency, onnx_parity
 from myoflow.errors import ConfigError
 from myoflow.evaluation import pareto_mask
+from myoflow.estimators import save_estimator
 from myoflow.runsheets import hdcnn_sheet
 from myoflow.splits import SPLITS, check_fold_table, select
 from myoflow.studies.hdcnn import deployment_table, training_params
@@ -167,12 +169,13 @@ def test_as_published_switches_every_defect_on_and_unknown_protocols_are_named()
         hdcnn_sheet({**HD, "protocols": ["no_such"]}, RECS)
 
 
-def test_schema_lists_every_hdcnn_protocol():
+@pytest.mark.parametrize("study", ["hdcnn", "disentangle"])
+def test_schema_lists_every_protocol_of_the_study(study):
     with open(SCHEMA) as f:
         schema = yaml.safe_load(f)
-    enum = schema["properties"]["hdcnn"]["properties"]["protocols"]["items"]["enum"]
-    assert sorted(enum) == sorted(protocol_names("hdcnn"))
-    for name in study_defects("hdcnn"):
+    enum = schema["properties"][study]["properties"]["protocols"]["items"]["enum"]
+    assert sorted(enum) == sorted(protocol_names(study))
+    for name in study_defects(study):
         defect = DEFECTS.get(name)
         assert defect.source and defect.published and defect.corrected
 
@@ -204,6 +207,24 @@ def test_onnx_export_matches_pytorch_and_latency_is_measured(tmp_path):
     json.dumps(lat)  # plain values only
     with pytest.raises(ValueError, match="runs"):
         measure_latency(path, (1, 8, 24), runs=0)
+
+
+def test_export_and_check_converts_every_model_and_refuses_above_the_tolerance(tmp_path):
+    X, y = images(0)
+    jobs = []
+    for fold in (0, 1):
+        est = mobilenet(max_epochs=1, seed=fold).fit(X, y)
+        save_estimator(tmp_path / f"fold-{fold}.model", est)
+        jobs.append({"split": "sample", "fold": fold, "model_file": str(tmp_path / f"fold-{fold}.model"),
+                     "onnx": str(tmp_path / "onnx" / f"sample-fold-{fold}.onnx")})
+    rows = export_and_check(jobs, X, tolerance=1e-4)
+    assert [(r["fold"], r["split"]) for r in rows] == [(0, "sample"), (1, "sample")]
+    assert all(r["max_abs_logit_diff"] < 1e-4 and r["tolerance"] == 1e-4 for r in rows)
+    assert all(os.path.getsize(j["onnx"]) > 0 for j in jobs)
+    # a tolerance no export can meet: the error names each model, and no export is left behind
+    with pytest.raises(ValueError, match="sample-fold-0.onnx.*sample-fold-1.onnx"):
+        export_and_check(jobs, X, tolerance=-1.0)
+    assert not any(os.path.exists(j["onnx"]) for j in jobs)
 
 
 def test_pareto_mask():

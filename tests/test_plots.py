@@ -157,3 +157,18 @@ def test_multi_metric_tables_refused(tmp_path, scores):
     with pytest.raises(ValueError, match="several metrics"):
         plots.plot_pipeline_comparison(two, None, tmp_path / "x.png", "m")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_embedding_and_signed_p_panels(tmp_path):
+    rng = np.random.default_rng(0)
+    g, s = np.repeat(np.arange(3), 10), np.tile(np.arange(2), 15)
+    out = tmp_path / "tsne.png"
+    plots.plot_embedding_panels([("data", rng.normal(size=(30, 2))), ("pattern", rng.normal(size=(30, 2)))],
+                                g, s, out, suptitle="t")
+    assert out.stat().st_size > 0
+    with pytest.raises(ValueError, match=r"expected \(30, 2\)"):
+        plots.plot_embedding_panels([("bad", np.zeros((5, 2)))], g, s, tmp_path / "bad.png")
+    m = pd.DataFrame([[np.nan, 0.01], [-0.01, np.nan]], index=["rms", "wl"], columns=["rms", "wl"])
+    out = tmp_path / "p.png"
+    plots.plot_signed_p_panels([("knn: paired", m), ("knn: source", m)], out, ncols=2)
+    assert out.stat().st_size > 0 and not (tmp_path / "bad.png").exists()

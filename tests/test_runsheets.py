@@ -8,10 +8,10 @@ import pytest
 from myoflow.errors import ConfigError, LeakageError
 from myoflow.evaluation import GRID_COLUMNS, SCORE_COLUMNS, score_predictions
 from myoflow.runsheets import (
-    crossuser_sheet, disentangle_folds, disentangle_sheet, hdcnn_sheet, read_sheet, row_keys, write_sheet,
+    cross_session_subjects, crossuser_sheet, disentangle_folds, disentangle_sheet, hdcnn_sheet, read_sheet, row_keys, write_sheet,
 )
 from myoflow.splits import (
-    SPLITS, check_fold_table, item_parts, leave_one_subject_out, read_fold_table, select, user_split,
+    SPLITS, check_fold_table, cross_session, item_parts, leave_one_subject_out, read_fold_table, select, user_split,
     within_user_split, write_fold_table,
 )
 
@@ -47,15 +47,42 @@ def test_crossuser_sheet_rejects_a_model_input_not_among_the_feature_groups():
         crossuser_sheet({**CU, "within_user": {"models": ["SVM"], "train_repetitions": 2}}, "epn612", 1)
 
 
-def test_disentangle_sheet_measures_x_folds_x_classifiers_x_latents():
-    dis = {"protocols": ["loso"], "measures": ["rms", "td"], "classifiers": ["knn", "svm", "rf"]}
-    sheet = disentangle_sheet(dis, "hyser", {1: [1, 2, 3], 2: [1, 2]})
-    assert len(sheet) == 2 * 5 * 3 * 2
-    folds = disentangle_folds({1: [1, 2, 3], 2: [1, 2]}, "loso")
+def test_disentangle_sheet_protocols_x_splits_x_measures_x_folds_x_classifiers_x_latents():
+    by_session = {1: [1, 2, 3], 2: [1, 2]}
+    dis = {"protocols": ["corrected", "test_set_epoch", "no_adversarial_term"], "splits": ["loso", "cross_session"],
+           "measures": ["rms", "td"], "classifiers": ["knn", "ann"]}
+    sheet = disentangle_sheet(dis, "hyser", by_session)
+    assert len(sheet) == 3 * (5 + 2) * 2 * 2 * 2
+    folds = disentangle_folds(by_session, "loso")
     assert folds["fold"].tolist() == [0, 1, 2, 3, 4]
-    assert folds["session"].tolist() == [1, 1, 1, 2, 2]
-    # the two latent rows of one classification job share its predictions file
-    assert all(sorted(v) == ["pattern", "subject"] for _, v in sheet.groupby("predictions")["latent"])
+    assert folds["train_session"].tolist() == folds["test_session"].tolist() == [1, 1, 1, 2, 2]
+    cross = disentangle_folds(by_session, "cross_session")
+    assert list(zip(cross.train_session, cross.test_session)) == [(1, 2), (2, 1)] and (cross.test_subject == -1).all()
+    assert cross_session_subjects(by_session) == [1, 2]
+    # every row of one classification job (classifiers x latents) shares its predictions file
+    assert (sheet.groupby("predictions").size() == 2 * 2).all()
+    # the test-set epoch choice changes only the classification: it reuses the corrected models;
+    # the adversarial defect trains its own
+    by_protocol = sheet.groupby("protocol")
+    assert set(by_protocol.get_group("test_set_epoch")["latents"]) == set(by_protocol.get_group("corrected")["latents"])
+    assert by_protocol.get_group("test_set_epoch")["select_on_test"].all()
+    no_adv = by_protocol.get_group("no_adversarial_term")
+    assert not no_adv["adversarial"].any() and set(no_adv["model_protocol"]) == {"no_adversarial_term"}
+    assert sheet[sheet.protocol == "corrected"]["adversarial"].all()
+    with pytest.raises(ConfigError, match="cross_session needs at least 2 sessions"):
+        disentangle_sheet({**dis, "splits": ["cross_session"]}, "hyser", {1: [1, 2, 3]})
+    with pytest.raises(ConfigError, match="unknown disentangle split 'lopo'"):
+        disentangle_folds(by_session, "lopo")
+
+
+def test_cross_session_fold_table_trains_on_one_session_and_tests_on_the_other():
+    table = cross_session([1, 2], [(1, 2), (2, 1)])
+    check_fold_table(table, "session")
+    meta = pd.DataFrame({"subject": [1, 1, 2, 2], "session": [1, 2, 1, 2], "repetition": [1, 1, 1, 1]})
+    assert select(meta, table, 0, "train").tolist() == [True, False, True, False]
+    assert select(meta, table, 0, "test").tolist() == [False, True, False, True]
+    with pytest.raises(ConfigError, match="both 1"):
+        cross_session([1], [(1, 1)])
 
 
 def test_hdcnn_sheet_skips_splits_a_dataset_cannot_support():

@@ -300,3 +300,24 @@ def test_mean_ranks_hand_example():
     with_gap = wide.copy()
     with_gap.loc[2, "C"] = np.nan  # incomplete subject dropped, as in Friedman
     assert stats.mean_ranks(with_gap)["C"] == pytest.approx(3.0)
+
+
+def test_pairwise_matrix_paired_holm_and_the_source_test():
+    rng = np.random.default_rng(4)
+    base = rng.normal(0.6, 0.1, 10)  # per-subject ability shared by every measure: pairs matter
+    wide = pd.DataFrame({"rms": base + 0.05 + rng.normal(0, 0.01, 10), "wl": base + rng.normal(0, 0.01, 10),
+                         "td": base + rng.normal(0, 0.01, 10)})
+    paired = stats.pairwise_matrix(wide, "paired_holm")
+    assert list(paired.index) == list(paired.columns) == ["rms", "wl", "td"]
+    assert np.isnan(np.diag(paired.to_numpy())).all()
+    assert paired.loc["rms", "wl"] > 0 and paired.loc["wl", "rms"] == -paired.loc["rms", "wl"]  # sign: rms higher
+    # exact sign-flip over 10 subjects (min p 2/1024), Holm over the 3 pairs
+    assert abs(paired.loc["rms", "wl"]) == pytest.approx(min(1.0, 3 * 2 / 1024))
+    assert abs(paired.loc["wl", "td"]) > 0.05
+    # the source ignores the pairing: its unpaired t-test cannot see a 0.05 shift under the 0.1
+    # spread between subjects that the paired test finds
+    source = stats.pairwise_matrix(wide, "source")
+    assert abs(source.loc["rms", "wl"]) > 0.05 and source.loc["rms", "wl"] > 0
+    assert sps.ttest_ind(wide.rms, wide.wl, alternative="greater").pvalue == pytest.approx(source.loc["rms", "wl"])
+    with pytest.raises(ValueError, match="matrix test 'anova' unknown"):
+        stats.pairwise_matrix(wide, "anova")

@@ -77,6 +77,10 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
                 "crossuser/figures/cross_variant.png",
                 "disentangle/figures/reconstruction_maps.png",
                 "disentangle/figures/latent_accuracy.png",
+                "disentangle/figures/measure_table.png",
+                "disentangle/figures/correlation_array.png",
+                "disentangle/figures/tsne.png",
+                "disentangle/figures/measure_tests.png",
                 "hdcnn/figures/accuracy_by_split.png",
                 "hdcnn/figures/pareto.png"):
         path = tiny_run / "results" / fig
@@ -100,7 +104,15 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     assert set(cu["test_variant"]) == {"raw", "standard"} and set(cu["train_variant"]) == {"raw"}
     dis = pd.read_csv(results / "disentangle" / "scores.csv")
     assert set(dis["measure"]) == {"rms", "td"}
-    assert set(dis["classifier"]) == {"knn", "svm", "rf"} and set(dis["latent"]) == {"pattern", "subject"}
+    assert set(dis["classifier"]) == {"knn", "svm", "rf", "ann"} and set(dis["latent"]) == {"pattern", "subject"}
+    assert set(dis["protocol"]) == {"corrected", "test_set_epoch"} and set(dis["split"]) == {"loso"}
+    # the test-set epoch choice changes only the network classifier
+    wide = dis.pivot_table(index=["measure", "classifier", "latent", "fold", "subject", "metric"],
+                           columns="protocol", values="value")
+    same = (wide["corrected"] == wide["test_set_epoch"]).groupby(level="classifier").all()
+    assert same[["knn", "svm", "rf"]].all()
+    table = pd.read_csv(results / "disentangle" / "measure_table.csv")
+    assert set(table["measure"]) == {"rms", "td"} and {"knn_mean", "ann_sd", "published"} <= set(table.columns)
     hd = pd.read_csv(results / "hdcnn" / "scores.csv", dtype={"width": str})
     assert set(hd["width"]) == {"0.2"} and set(hd["dataset"]) == {"icelab", "csl"}
     assert set(hd["split"]) == {"sample", "repetition", "session", "subject", "finetune"}
@@ -158,17 +170,20 @@ def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
     assert "crossuser_folds" not in counts
 
 
-def test_changing_one_latent_classifier_reruns_only_its_jobs(tiny_run):
+def test_changing_one_latent_classifier_reruns_only_the_classification(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "disentangle:\n  classifier_params:\n    svm: {C: 0.5}\n")
-    n_folds, n_measures = 3, 2
+    n_protocols, n_folds, n_measures = 2, 3, 2
     assert counts == {
         "all": 1,
-        "disentangle_classify": n_folds * n_measures,  # svm only; no model retrained, knn/rf untouched
+        # one classification job per fold runs every classifier on the fold's latents (one
+        # process start instead of six); no model is retrained
+        "disentangle_classify": n_protocols * n_folds * n_measures,
         "disentangle_scores": 1,
         "study_stats": 1,
         "disentangle_figure_latents": 1,
+        "disentangle_measure_table": 1,
+        "disentangle_figure_stats": 1,
     }, out[-3000:]
-    assert "classifier=svm" in out and "classifier=knn" not in out
 
 
 def test_adding_a_width_trains_only_that_width(tiny_run):
@@ -179,7 +194,7 @@ def test_adding_a_width_trains_only_that_width(tiny_run):
         "all": 1,
         "hdcnn_run_sheet": 1,
         "hdcnn_train": n_new,
-        "hdcnn_export": n_new,       # each new model to ONNX
+        "hdcnn_export": 2,           # the new width's models to ONNX, one job per dataset
         "hdcnn_latency": 2,          # the new width on each dataset's images
         "hdcnn_scores": 1,
         "hdcnn_deployment": 1,

@@ -86,6 +86,33 @@ _register(Defect(
 ))
 
 
+_DIS_SOURCE = "Open-EXG/HandDisentanglement"
+_register(Defect(
+    name="no_adversarial_term", study="disentangle",
+    source=f"{_DIS_SOURCE}: models.py (training_step of the GAN-enhanced model)",
+    published="the discriminator is trained on real vs reconstructed maps, but its loss never "
+              "reaches the encoders or the decoder: the published \"GAN-enhanced\" model has no "
+              "adversarial term",
+    corrected="the generator's loss adds disentangle.model.adversarial_weight x the "
+              "discriminator's BCE on its reconstructions",
+))
+_register(Defect(
+    name="storage_order_maps", study="disentangle",
+    source=f"{_DIS_SOURCE}: data_module.py",
+    published="a physical electrode ordering is defined but never used: each sample's channel "
+              "vector is reshaped to 16 x 16 in storage order",
+    corrected="values are placed on the physical 16 x 16 mosaic of the four 8 x 8 arrays",
+))
+_register(Defect(
+    name="test_set_epoch", study="disentangle",
+    source=f"{_DIS_SOURCE}: step1_test_classifier.py (train_ann)",
+    published="the network latent classifiers (ANN, CNN, LSTM) are evaluated on the test set "
+              "after every epoch and the best test accuracy is the one reported",
+    corrected="their epoch is chosen on a validation split of the training subjects (gesture "
+              "target) or of the fitting gestures (subject target)",
+))
+
+
 def study_defects(study: str) -> list[str]:
     """Names of the registered defects of ``study``, in registration order."""
     return [name for name in DEFECTS.names() if DEFECTS.get(name).study == study]

@@ -12,18 +12,20 @@ plain convolutional models.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import time
 import warnings
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from .io import atomic_path
 
-__all__ = ["export_onnx", "onnx_session", "onnx_parity", "measure_latency", "cpu_name", "write_json"]
+__all__ = ["export_onnx", "onnx_session", "onnx_parity", "export_and_check", "measure_latency", "cpu_name",
+           "write_json"]
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
@@ -92,6 +94,50 @@ def onnx_parity(est, path: str | os.PathLike, X: np.ndarray, batch_size: int = 2
     diff = float(np.max(np.abs(torch_logits - onnx_logits))) if len(X) else 0.0
     same = float(np.mean(torch_logits.argmax(1) == onnx_logits.argmax(1))) if len(X) else 1.0
     return {"max_abs_logit_diff": diff, "n_frames": int(len(X)), "same_predictions": same}
+
+
+def export_and_check(jobs: Iterable[Mapping[str, Any]], frames: np.ndarray, *, opset: int = 17,
+                     tolerance: float = 1e-4) -> list[dict[str, Any]]:
+    """Export several fitted models to ONNX and check each against PyTorch on ``frames``.
+
+    Parameters
+    ----------
+    jobs : iterable of dict
+        One per model: ``model_file`` (a saved estimator), ``onnx`` (where its export goes) and
+        any keys to copy into its parity row (protocol, split, fold, ...).
+    frames : ndarray
+        Images the logits are compared on.
+    opset, tolerance
+        ONNX opset; the largest accepted ``|logit difference|``.
+
+    Returns
+    -------
+    list of dict
+        One parity row per model (its keys + :func:`onnx_parity`'s + ``tolerance``).
+
+    Raises
+    ------
+    ValueError
+        Naming every export whose logits differ by more than ``tolerance``; the exports of that
+        call are removed, so no unchecked ONNX file is left behind.
+    """
+    from .estimators import load_estimator
+
+    rows, written = [], []
+    for job in jobs:
+        est = load_estimator(job["model_file"], device="cpu")
+        export_onnx(est, job["onnx"], opset=opset)
+        written.append(job["onnx"])
+        rows.append({**job, **onnx_parity(est, job["onnx"], frames), "tolerance": tolerance})
+    failed = [r for r in rows if r["max_abs_logit_diff"] > tolerance]
+    if failed:
+        for path in written:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        raise ValueError("ONNX Runtime's logits differ from PyTorch's by more than the tolerance "
+                         f"{tolerance:g} for: " + "; ".join(f"{r['onnx']} ({r['max_abs_logit_diff']:.3g})"
+                                                            for r in failed))
+    return rows
 
 
 def measure_latency(path: str | os.PathLike, input_shape: tuple[int, ...], runs: int = 1000,

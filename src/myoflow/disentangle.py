@@ -412,3 +412,71 @@ def gesture_maps(latent_sets: list[ArraySet], array: str = "recon_pattern") -> t
     maps_all, labels_all = np.concatenate(maps), np.concatenate(labels)
     gestures = sorted(int(g) for g in np.unique(labels_all))
     return np.stack([maps_all[labels_all == g].mean(axis=0) for g in gestures]), gestures
+
+
+#: how the correlation array's cells are formed (see :func:`correlation_array`)
+CORRELATION_MODES = ("cross_subject", "gesture_means")
+
+
+def correlation_array(latent_sets: list[ArraySet], array: str = "recon_pattern",
+                      mode: str = "cross_subject") -> tuple[np.ndarray, list[int]]:
+    """|Pearson r| between gesture maps of the held-out subjects, with an ``avg`` row and column.
+
+    Parameters
+    ----------
+    latent_sets : list of ArraySet
+        Fold latents (:func:`run_disentangle_fold`); their ``test`` rows are used.
+    array : str
+        ``recon_pattern`` (D([p, 0])), ``recon_subject`` or ``input_z``.
+    mode : {"cross_subject", "gesture_means"}
+        ``cross_subject`` (default): cell (g, h) is the mean over ordered pairs of different
+        subjects (a, b) of |r(map of g by a, map of h by b)|, so the diagonal says how alike one
+        gesture's pattern is across people and the off-diagonal how alike two gestures are, on
+        the same footing. ``gesture_means`` (the source's step2_confusion_array_plot.py): |r|
+        between subject-averaged gesture maps, diagonal 1 by definition.
+
+    Returns
+    -------
+    matrix : ndarray, shape (G + 1, G + 1)
+        Cells for the G gestures; the last row and column hold each gesture's mean
+        off-diagonal |r|, the corner the mean over all off-diagonal cells. (The source's corner
+        averaged ``corr2d[:-2, -1]``, leaving out the last gesture.)
+    gestures : list of int
+    """
+    if mode not in CORRELATION_MODES:
+        raise ValueError(f"correlation mode {mode!r} unknown; expected one of {CORRELATION_MODES}")
+    maps, labels, subjects = [], [], []
+    for s in latent_sets:
+        test = (s.meta["part"] == "test").to_numpy()
+        maps.append(s.arrays[array][test].reshape(int(test.sum()), -1))
+        labels.append(s.meta["label"].to_numpy()[test])
+        subjects.append(s.meta["subject"].to_numpy()[test])
+    X, y, subj = np.concatenate(maps), np.concatenate(labels), np.concatenate(subjects)
+    gestures = sorted(int(g) for g in np.unique(y))
+    G = len(gestures)
+
+    def absr(a: np.ndarray, b: np.ndarray) -> float:
+        return float(abs(np.corrcoef(a, b)[0, 1]))
+
+    m = np.zeros((G + 1, G + 1))
+    if mode == "gesture_means":
+        means = [X[y == g].mean(axis=0) for g in gestures]
+        for i in range(G):
+            for j in range(G):
+                m[i, j] = 1.0 if i == j else absr(means[i], means[j])
+    else:
+        people = sorted(int(p) for p in np.unique(subj))
+        if len(people) < 2:
+            raise ValueError(f"the cross-subject correlation array needs >= 2 held-out subjects, got {people}")
+        cell = {(p, g): X[(subj == p) & (y == g)].mean(axis=0) for p in people for g in gestures
+                if ((subj == p) & (y == g)).any()}
+        for i, g in enumerate(gestures):
+            for j, h in enumerate(gestures):
+                rs = [absr(cell[a, g], cell[b, h]) for a in people for b in people
+                      if a != b and (a, g) in cell and (b, h) in cell]
+                m[i, j] = float(np.mean(rs)) if rs else np.nan
+    off = ~np.eye(G, dtype=bool)
+    for i in range(G):
+        m[i, G] = m[G, i] = np.nanmean(m[i, :G][off[i]])
+    m[G, G] = np.nanmean(m[:G, :G][off])
+    return m, gestures

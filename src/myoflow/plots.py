@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from .evaluation import pareto_mask
 from .io import atomic_path
@@ -726,4 +727,96 @@ def plot_pareto(
                 ax.legend(fontsize="x-small", title="split (filled: Pareto front)", title_fontsize="x-small")
     if suptitle:
         fig.suptitle(suptitle, fontsize="medium")
+    _save(fig, out)
+
+
+_MARKERS = "os^vD<>pP*Xh"
+
+
+def plot_embedding_panels(
+    panels: Sequence[tuple[str, np.ndarray]],
+    colour: np.ndarray,
+    marker: np.ndarray,
+    out: str | os.PathLike,
+    colour_label: str = "gesture",
+    marker_label: str = "subject",
+    suptitle: str = "",
+) -> None:
+    """Side-by-side 2-D embeddings (e.g. t-SNE of data, pattern latent, subject latent) of the
+    same points: colour by one label (gesture), marker by another (subject).
+
+    Parameters
+    ----------
+    panels : sequence of (title, ndarray of shape (n, 2))
+    colour, marker : ndarray, shape (n,)
+        Labels of the points (any sortable values).
+    """
+    if not panels:
+        raise ValueError("no embedding panels to draw")
+    colour, marker = np.asarray(colour), np.asarray(marker)
+    for title, xy in panels:
+        if np.shape(xy) != (len(colour), 2):
+            raise ValueError(f"panel {title!r}: embedding of shape {np.shape(xy)}, expected ({len(colour)}, 2)")
+    colours, markers = sorted(np.unique(colour)), sorted(np.unique(marker))
+    cmap = matplotlib.colormaps["tab10" if len(colours) <= 10 else "tab20"]
+    fig = _new_figure(4.6 * len(panels) + 1.6, 4.4)
+    axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)).ravel()
+    for ax, (title, xy) in zip(axes, panels):
+        for ci, c in enumerate(colours):
+            for mi, m in enumerate(markers):
+                sel = (colour == c) & (marker == m)
+                if sel.any():
+                    ax.scatter(xy[sel, 0], xy[sel, 1], s=14, color=cmap(ci % cmap.N),
+                               marker=_MARKERS[mi % len(_MARKERS)], alpha=0.8, linewidths=0)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles = [Line2D([], [], ls="", marker="o", color=cmap(i % cmap.N), label=f"{colour_label} {c}")
+               for i, c in enumerate(colours)]
+    handles += [Line2D([], [], ls="", marker=_MARKERS[i % len(_MARKERS)], color="grey",
+                                        label=f"{marker_label} {m}") for i, m in enumerate(markers)]
+    fig.legend(handles=handles, loc="outside right center", fontsize="x-small")
+    if suptitle:
+        fig.suptitle(suptitle)
+    _save(fig, out)
+
+
+def plot_signed_p_panels(
+    panels: Sequence[tuple[str, pd.DataFrame]],
+    out: str | os.PathLike,
+    ncols: int = 3,
+    suptitle: str = "",
+) -> None:
+    """Heat maps of signed p-values (sign: row condition better than column) between conditions.
+
+    Colour is sign x -log10(p), clipped at 3 (red: the row scores higher, blue: lower); each
+    cell shows the p-value and a star below 0.05. Panels are e.g. one per (classifier, test).
+    """
+    if not panels:
+        raise ValueError("no test-matrix panels to draw")
+    nrows, ncols = _grid(len(panels), ncols)
+    k = max(len(m) for _, m in panels)
+    size = max(3.2, 0.6 * k + 1.8)
+    fig = _new_figure(size * ncols + 1, size * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    im = None
+    for ax, (title, matrix) in zip(axes, panels):
+        p = matrix.to_numpy(dtype=float)
+        shade = np.sign(p) * np.clip(-np.log10(np.clip(np.abs(p), 1e-12, 1.0)), 0, 3)
+        im = ax.imshow(np.ma.masked_invalid(shade), cmap="RdBu_r", vmin=-3, vmax=3)
+        for i in range(p.shape[0]):
+            for j in range(p.shape[1]):
+                if np.isfinite(p[i, j]):
+                    ax.text(j, i, f"{abs(p[i, j]):.2g}{'*' if abs(p[i, j]) < 0.05 else ''}", ha="center",
+                            va="center", fontsize="x-small")
+        labels = [str(c) for c in matrix.columns]
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), [str(r) for r in matrix.index])
+        ax.set_title(title, fontsize="small")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[: len(panels)]), shrink=0.8, label="sign x -log10 p (row vs column)")
+    if suptitle:
+        fig.suptitle(suptitle)
     _save(fig, out)

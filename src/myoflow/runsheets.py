@@ -34,8 +34,8 @@ STUDY_DESIGN = {
     },
     "disentangle": {
         "metric": "gesture_accuracy",
-        "pipeline": ["measure", "latent", "classifier"],
-        "family": ["dataset", "protocol"],
+        "pipeline": ["protocol", "measure", "latent", "classifier"],
+        "family": ["dataset", "split"],
     },
     "hdcnn": {
         "metric": "accuracy",
@@ -114,49 +114,98 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
 
 # ---- study 2: disentanglement ----------------------------------------------------------------
 
-def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], protocol: str) -> pd.DataFrame:
-    """(fold, session, test_subject) of a disentanglement protocol, in fold order.
+#: fold schemes of the disentanglement study
+DISENTANGLE_SPLITS = ("loso", "cross_session")
+
+#: the defects that change the trained model (the others only change the classification), so
+#: protocols that differ only in those share the corrected protocol's training jobs
+DISENTANGLE_TRAINING_DEFECTS = frozenset({"no_adversarial_term", "storage_order_maps"})
+
+
+def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], split: str) -> pd.DataFrame:
+    """(fold, train_session, test_session, test_subject) of a disentanglement split, in fold order.
 
     ``loso``: within each session (sessions in order), each subject in turn is held out and the
-    other subjects of that session train.
+    other subjects of that session train. ``cross_session``: for each ordered pair of sessions
+    (a, b), a != b, every subject present in both trains on session a and is tested on session b
+    (``test_subject`` = -1: all of them).
     """
-    if protocol != "loso":
-        raise ConfigError(f"unknown disentangle protocol {protocol!r}; known: loso")
     rows = []
-    for session in sorted(subjects_by_session):
-        subjects = sorted(subjects_by_session[session])
-        if len(subjects) < 2:
-            raise ConfigError(f"disentangle: session {session} has {len(subjects)} subject(s); "
-                              "leave-one-subject-out needs at least 2")
-        rows += [{"session": int(session), "test_subject": int(s)} for s in subjects]
-    table = pd.DataFrame(rows, columns=["session", "test_subject"])
+    if split == "loso":
+        for session in sorted(subjects_by_session):
+            subjects = sorted(subjects_by_session[session])
+            if len(subjects) < 2:
+                raise ConfigError(f"disentangle: session {session} has {len(subjects)} subject(s); "
+                                  "leave-one-subject-out needs at least 2")
+            rows += [{"train_session": int(session), "test_session": int(session), "test_subject": int(s)}
+                     for s in subjects]
+    elif split == "cross_session":
+        sessions = sorted(subjects_by_session)
+        if len(sessions) < 2:
+            raise ConfigError(f"disentangle.splits: cross_session needs at least 2 sessions in "
+                              f"disentangle.sessions, got {sessions}")
+        for a in sessions:
+            for b in sessions:
+                if a != b:
+                    rows.append({"train_session": int(a), "test_session": int(b), "test_subject": -1})
+    else:
+        raise ConfigError(f"unknown disentangle split {split!r}; known: {', '.join(DISENTANGLE_SPLITS)}")
+    table = pd.DataFrame(rows, columns=["train_session", "test_session", "test_subject"])
     table.insert(0, "fold", range(len(table)))
     return table
 
 
-def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]]) -> pd.DataFrame:
-    """One row per (measure, protocol, fold, latent classifier, latent).
+def cross_session_subjects(subjects_by_session: Mapping[int, Sequence[int]]) -> list[int]:
+    """Subjects recorded in every session (the cross-session split's subjects)."""
+    sets = [set(map(int, v)) for v in subjects_by_session.values()]
+    return sorted(set.intersection(*sets)) if sets else []
 
-    One training job per (measure, protocol, fold) writes the fold's latents; one classification
-    job per (measure, protocol, fold, classifier) predicts gesture and subject from both latents,
-    so the two latent rows of a classification job share its predictions file.
+
+def disentangle_paths(model_protocol: str, protocol: str, measure: str, split: str, fold: int) -> dict[str, str]:
+    """The files of one (protocol, measure, split, fold): model and latents under the protocol
+    whose training it shares (``model_protocol``), predictions under its own."""
+    trained = f"{model_protocol}/{measure}/{split}/fold-{fold}"
+    return {"model_file": f"results/disentangle/models/{trained}.pt",
+            "latents": f"results/disentangle/latents/{trained}.h5",
+            "predictions": f"results/disentangle/predictions/{protocol}/{measure}/{split}/fold-{fold}.csv.gz"}
+
+
+def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]]) -> pd.DataFrame:
+    """One row per (protocol, split, measure, fold, latent classifier, latent).
+
+    One training job per (model protocol, measure, split, fold) writes the fold's latents; one
+    classification job per (protocol, measure, split, fold) runs every latent classifier on them,
+    so the rows of one classification job share its predictions file. Each row also says what
+    its jobs do: ``samples`` (maps on the physical mosaic, or in storage order under defect
+    ``storage_order_maps``), ``adversarial`` (the generator gets the adversarial term; off under
+    ``no_adversarial_term``), ``select_on_test`` (network classifiers pick their epoch on the test
+    set: ``test_set_epoch``), and ``model_protocol`` (the protocol whose trained models it uses:
+    ``corrected`` unless one of its defects changes training).
     """
     rows = []
-    for protocol in dis["protocols"]:
-        folds = disentangle_folds(subjects_by_session, protocol)
-        for measure in dis["measures"]:
-            for f in folds.itertuples(index=False):
-                base = f"{measure}/{protocol}/fold-{f.fold}"
-                for classifier in dis["classifiers"]:
-                    for latent in ("pattern", "subject"):
-                        rows.append({
-                            **_grid_row(study="disentangle", dataset=dataset, protocol=protocol,
-                                        measure=measure, latent=latent, classifier=classifier,
-                                        fold=int(f.fold)),
-                            "session": int(f.session), "test_subject": int(f.test_subject),
-                            "latents": f"results/disentangle/latents/{base}.h5",
-                            "predictions": f"results/disentangle/predictions/{base}/{classifier}.csv.gz",
-                        })
+    for protocol in study_protocols(dis):
+        defects = protocol_defects("disentangle", protocol)
+        model_protocol = protocol if defects & DISENTANGLE_TRAINING_DEFECTS else CORRECTED
+        order = "storage" if "storage_order_maps" in defects else "grid"
+        for split in dis["splits"]:
+            folds = disentangle_folds(subjects_by_session, split)
+            for measure in dis["measures"]:
+                for f in folds.itertuples(index=False):
+                    paths = disentangle_paths(model_protocol, protocol, measure, split, int(f.fold))
+                    for classifier in dis["classifiers"]:
+                        for latent in ("pattern", "subject"):
+                            rows.append({
+                                **_grid_row(study="disentangle", dataset=dataset, protocol=protocol,
+                                            split=split, measure=measure, latent=latent,
+                                            classifier=classifier, fold=int(f.fold)),
+                                "train_session": int(f.train_session), "test_session": int(f.test_session),
+                                "test_subject": int(f.test_subject),
+                                "model_protocol": model_protocol,
+                                "samples": f"results/disentangle/samples/{order}/{measure}.h5",
+                                "adversarial": "no_adversarial_term" not in defects,
+                                "select_on_test": "test_set_epoch" in defects,
+                                **paths,
+                            })
     return pd.DataFrame(rows)
 
 
@@ -171,13 +220,21 @@ def study_protocols(section: Mapping) -> list[str]:
     return list(dict.fromkeys(protocols))
 
 
+def hdcnn_export_paths(protocol: str, dataset: str, width: str) -> dict[str, str]:
+    """The files of one ONNX export job: every model of one (protocol, dataset, width), exported
+    together so that the torch/onnx start-up is paid once per width, not once per fold."""
+    stem = f"results/hdcnn/onnx/{protocol}/{dataset}/w{width}"
+    return {"export_dir": stem, "parity": f"{stem}.parity.csv"}
+
+
 def hdcnn_paths(protocol: str, dataset: str, split: str, width: str, fold: int) -> dict[str, str]:
-    """The files of one HD-CNN training job (model, predictions, ONNX export and its parity check)."""
+    """The files of one HD-CNN training job (model, predictions) and where its ONNX export lands."""
     stem = f"{protocol}/{dataset}/{split}/w{width}/fold-{fold}"
+    export = hdcnn_export_paths(protocol, dataset, width)
     return {"model_file": f"results/hdcnn/models/{stem}.model",
             "predictions": f"results/hdcnn/predictions/{stem}.csv.gz",
-            "onnx": f"results/hdcnn/onnx/{stem}.onnx",
-            "parity": f"results/hdcnn/onnx/{stem}.parity.json"}
+            "onnx": f"{export['export_dir']}/{split}-fold-{fold}.onnx",
+            **export}
 
 
 def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[pd.DataFrame, list[str]]:

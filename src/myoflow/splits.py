@@ -109,6 +109,20 @@ def leave_one_subject_out(subjects: Sequence[int], session: int = -1) -> pd.Data
     return pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
 
+def cross_session(subjects: Sequence[int], pairs: Sequence[tuple[int, int]]) -> pd.DataFrame:
+    """Fold k trains every subject on session ``pairs[k][0]`` and tests them on ``pairs[k][1]``."""
+    subjects = sorted(int(s) for s in subjects)
+    if not subjects:
+        raise ConfigError("the cross-session split needs subjects recorded in both sessions, found none")
+    rows = []
+    for fold, (train_session, test_session) in enumerate(pairs):
+        if train_session == test_session:
+            raise ConfigError(f"cross-session fold {fold}: train and test session are both {train_session}")
+        rows += _rows(fold, "train", subjects, int(train_session))
+        rows += _rows(fold, "test", subjects, int(test_session))
+    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+
+
 def repetition_kfold(subjects: Sequence[int], repetitions: Sequence[int], k: int) -> pd.DataFrame:
     """K-fold over whole repetitions: fold i holds out the i-th group of repetitions of every subject."""
     reps = sorted(int(r) for r in repetitions)

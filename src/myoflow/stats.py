@@ -575,3 +575,65 @@ def compare_families(
             table.insert(len(family_cols), "pipeline_columns", "/".join(varying))
             parts[name].append(table)
     return tuple(pd.concat(parts[n], ignore_index=True) for n in ("summary", "omnibus", "pairwise"))
+
+
+# --------------------------------------------------------------------------------------------
+# the disentanglement study's measure x measure test matrix
+# --------------------------------------------------------------------------------------------
+
+#: how the pairwise matrix is tested: ``paired_holm`` (corrected) or ``source`` (as published)
+MATRIX_TESTS = ("paired_holm", "source")
+
+
+def _source_stattest(a: np.ndarray, b: np.ndarray) -> float:
+    """The source's ``stattest`` (step4_Statistical_Analysis.py): Shapiro on each sample; both
+    normal -> an *unpaired* one-sided t-test in the direction of the means, else a one-sided
+    Wilcoxon signed-rank test; no correction. Signed: negative when ``a``'s mean is lower."""
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    normal = len(a) >= 3 and len(b) >= 3 and sps.shapiro(a).pvalue >= 0.05 and sps.shapiro(b).pvalue >= 0.05
+    lower = a.mean() <= b.mean()
+    alternative = "less" if lower else "greater"
+    if normal:
+        p = sps.ttest_ind(a, b, alternative=alternative).pvalue
+    else:
+        d = a - b if len(a) == len(b) else np.array([])
+        p = 1.0 if len(d) == 0 or np.all(d == 0) else sps.wilcoxon(a, b, correction=False, alternative=alternative).pvalue
+    return float(-p if lower else p)
+
+
+def pairwise_matrix(wide: pd.DataFrame, test: str = "paired_holm", seed: int = 0) -> pd.DataFrame:
+    """Signed p-values between every pair of columns of a subject x condition table.
+
+    Parameters
+    ----------
+    wide : DataFrame
+        Rows: subjects; columns: conditions (e.g. input measures); values: per-subject scores.
+    test : {"paired_holm", "source"}
+        ``paired_holm``: :func:`paired_test` (two-sided, over complete subject pairs), Holm-adjusted
+        over all pairs of the matrix. ``source``: :func:`_source_stattest`, unadjusted (the
+        published analysis).
+
+    Returns
+    -------
+    DataFrame
+        Square, conditions x conditions: ``p`` with the sign of (row mean - column mean), NaN on
+        the diagonal.
+    """
+    if test not in MATRIX_TESTS:
+        raise ValueError(f"matrix test {test!r} unknown; expected one of {MATRIX_TESTS}")
+    cols = list(wide.columns)
+    out = pd.DataFrame(np.nan, index=cols, columns=cols)
+    pairs = list(itertools.combinations(range(len(cols)), 2))
+    if test == "source":
+        for i, j in pairs:
+            p = _source_stattest(wide.iloc[:, i].to_numpy(float), wide.iloc[:, j].to_numpy(float))
+            out.iloc[i, j], out.iloc[j, i] = p, -p
+        return out
+    raw, signs = [], []
+    for i, j in pairs:
+        res = paired_test(wide.iloc[:, i], wide.iloc[:, j], n_boot=0, seed=seed)
+        raw.append(res["p"])
+        signs.append(1.0 if np.nanmean(wide.iloc[:, i]) >= np.nanmean(wide.iloc[:, j]) else -1.0)
+    for (i, j), p, s in zip(pairs, holm_adjust(raw), signs):
+        out.iloc[i, j], out.iloc[j, i] = s * p, -s * p
+    return out

@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from scipy import signal as sps
 
 from .errors import ConfigError
 
@@ -288,6 +287,8 @@ def _bandpass(fs: float) -> np.ndarray:
     (an extra first-order low-pass at 100 Hz), median frequency ~100 Hz as in surface EMG."""
     high = min(450.0, 0.45 * fs)  # stay below Nyquist on low-rate devices (Myo: 90 Hz)
     low = min(20.0, high / 2)
+    from scipy import signal as sps  # here: scipy.signal costs ~1 s to import in every reader job
+
     band = sps.butter(2, [low, high], btype="bandpass", fs=fs, output="sos")
     tilt = sps.butter(1, min(100.0, 0.35 * fs), btype="lowpass", fs=fs, output="sos")
     return np.concatenate([band, tilt])
@@ -321,6 +322,8 @@ def _synthesize(rng: np.random.Generator, segments: list[_Segment], subj: _Subje
     n_src = m * SUBSOURCES
     pad = int(0.2 * fs)  # let the filter settle before the kept part
     white = rng.standard_normal((total + pad, n_src))
+    from scipy import signal as sps
+
     src = sps.sosfilt(_bandpass(fs), white, axis=0)[pad:]
     src /= src.std(axis=0, keepdims=True)
     src *= np.repeat(env, SUBSOURCES, axis=1)

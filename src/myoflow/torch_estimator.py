@@ -394,9 +394,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             for module in frozen:
                 module.eval()  # frozen BatchNorm keeps its pretrained statistics
             perm = torch.randperm(n, generator=gen)
-            running = 0.0
+            running, seen = 0.0, 0
             for start in range(0, n, int(self.batch_size)):
                 idx = perm[start : start + int(self.batch_size)]
+                if len(idx) == 1 and n > 1:
+                    continue  # a one-sample batch has no batch statistics (BatchNorm1d fails on it)
                 xb = self._batch(Xt, idx, device)
                 yb = yt[idx].to(device)
                 ub = ut[idx].to(device) if ut is not None else None
@@ -410,7 +412,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                     nn.utils.clip_grad_norm_(trainable, float(self.grad_clip))
                 opt.step()
                 running += loss.item() * len(idx)
-            train_loss = running / n
+                seen += len(idx)
+            train_loss = running / max(seen, 1)
             val_loss = val_acc = None
             if has_val:
                 val_loss, val_acc = self._val_metrics(Xv, yv, device)

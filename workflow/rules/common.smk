@@ -298,6 +298,51 @@ def disentangle_sheet():
     )
 
 
+def _one_row(rows, what, w):
+    if rows.empty:
+        raise ConfigError(f"disentangle: no run-sheet row for the {what} job {dict(w)}")
+    return rows.iloc[0]
+
+
+def disentangle_train_row(w):
+    """A run-sheet row of one training job (any of the protocols that share its model)."""
+    rows = run_sheet_rows(
+        disentangle_sheet(),
+        model_protocol=w.protocol,
+        measure=w.measure,
+        split=w.split,
+        fold=w.fold,
+    )
+    return _one_row(rows, "training", w)
+
+
+def disentangle_classify_row(w):
+    rows = run_sheet_rows(
+        disentangle_sheet(),
+        protocol=w.protocol,
+        measure=w.measure,
+        split=w.split,
+        fold=w.fold,
+    )
+    return _one_row(rows, "classification", w)
+
+
+def disentangle_n_classes():
+    """Gestures of the study (Hyser: the ``gestures`` reader option; else the reader's count)."""
+    gestures = dataset_config(DIS["dataset"]).get("options", {}).get("gestures")
+    return len(gestures) if gestures else hdcnn_n_classes(DIS["dataset"])
+
+
+def disentangle_first_rows(**keys):
+    """Rows of the first protocol and split (the figures that show one of them)."""
+    return run_sheet_rows(
+        disentangle_sheet(),
+        protocol=runsheets.study_protocols(DIS)[0],
+        split=DIS["splits"][0],
+        **keys,
+    )
+
+
 # ---- study 3: HD-CNN -----------------------------------------------------------------------
 @functools.cache
 def hdcnn_sheet():
@@ -360,21 +405,41 @@ def hdcnn_job(w):
     }
 
 
+def hdcnn_export_jobs(w):
+    """The training jobs whose models one export job converts: one (protocol, dataset, width)."""
+    rows = run_sheet_rows(
+        hdcnn_sheet(), protocol=w.protocol, dataset=w.dataset, width=w.width
+    )
+    if rows.empty:
+        raise ConfigError(f"hdcnn: no trained model for the export {dict(w)}")
+    return rows
+
+
+@functools.cache
 def hdcnn_latency_rows():
     """One row per (dataset, width): the first training job of that pair (latency, params and
     MACs depend on the architecture and the image size, not on the weights)."""
-    return hdcnn_sheet().drop_duplicates(["dataset", "width"])
+    return (
+        hdcnn_sheet()
+        .drop_duplicates(["dataset", "width"])
+        .set_index(["dataset", "width"])
+    )
 
 
 def hdcnn_latency_inputs(w):
-    row = hdcnn_latency_rows().set_index(["dataset", "width"]).loc[(w.dataset, w.width)]
-    return {"model": row["model_file"], "onnx": row["onnx"]}
+    row = hdcnn_latency_rows().loc[(w.dataset, w.width)]
+    return {"model": row["model_file"], "export_dir": row["export_dir"]}
+
+
+def hdcnn_latency_onnx(w):
+    """The ONNX file (inside its export directory) whose latency one latency job measures."""
+    return hdcnn_latency_rows().loc[(w.dataset, w.width)]["onnx"]
 
 
 def hdcnn_latency_files():
     return [
-        f"results/hdcnn/latency/{r.dataset}/w{r.width}.json"
-        for r in hdcnn_latency_rows().itertuples()
+        f"results/hdcnn/latency/{dataset}/w{width}.json"
+        for dataset, width in hdcnn_latency_rows().index
     ]
 
 
@@ -391,6 +456,11 @@ STUDY_FIGURES = {
     "disentangle": [
         "results/disentangle/figures/reconstruction_maps.png",
         "results/disentangle/figures/latent_accuracy.png",
+        "results/disentangle/figures/measure_table.png",
+        "results/disentangle/measure_table.csv",
+        "results/disentangle/figures/correlation_array.png",
+        "results/disentangle/figures/tsne.png",
+        "results/disentangle/figures/measure_tests.png",
     ],
     "hdcnn": [
         "results/hdcnn/figures/accuracy_by_split.png",

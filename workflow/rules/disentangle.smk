@@ -1,6 +1,8 @@
 # Study 2, pattern / subject disentanglement on HD-sEMG: the whole study's part of the DAG.
-# stores -> samples (per input measure) -> fold table (per protocol) -> one model per (measure,
-# protocol, fold) -> latents -> one prediction job per latent classifier -> scores -> figures.
+# stores -> samples (per input measure, mosaic or storage order) -> fold table (per split) -> one
+# model per (protocol, measure, split, fold) -> latents -> one classification job per fold (every
+# latent classifier) -> scores -> figures. Protocols whose defects do not change training share the
+# corrected protocol's models.
 # Every job is a row of results/disentangle/runs.tsv (myoflow.runsheets.disentangle_sheet).
 
 
@@ -15,7 +17,7 @@ rule disentangle:
 
 
 rule disentangle_run_sheet:
-    """The disentanglement jobs: one row per (measure, protocol, fold, classifier, latent)."""
+    """The disentanglement jobs: one row per (protocol, split, measure, fold, classifier, latent)."""
     output:
         report(
             "results/disentangle/runs.tsv",
@@ -38,14 +40,42 @@ rule disentangle_run_sheet:
         "../../scripts/write_run_sheet.py"
 
 
-rule disentangle_samples:
-    """Hyser dynamic samples, preprocessed, as (N, F, 16, 16) tensors of one input measure."""
+rule disentangle_segments:
+    """Hyser dynamic trials, preprocessed (decimated, band-passed, notched), cut to the kept last
+    part of each segment: done once for every input measure."""
     input:
         stores=lambda w: store_files(DIS["dataset"], DIS["sessions"]),
     output:
-        "results/disentangle/samples/{measure}.h5",
+        "results/disentangle/segments.h5",
     log:
-        "logs/disentangle/samples/{measure}.log",
+        "logs/disentangle/segments.log",
+    benchmark:
+        "benchmarks/disentangle/segments.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 6000 * attempt,
+        runtime=60,
+    params:
+        segment_s=DIS["segment_s"],
+        keep_last_s=DIS["keep_last_s"],
+        preprocess=DIS["preprocess"],
+    script:
+        "../../scripts/disentangle_segments.py"
+
+
+rule disentangle_samples:
+    """One input measure of every segment as (N, F, 16, 16) maps: on the physical mosaic, or in
+    storage order (defect storage_order_maps)."""
+    input:
+        segments="results/disentangle/segments.h5",
+    output:
+        "results/disentangle/samples/{order}/{measure}.h5",
+    log:
+        "logs/disentangle/samples/{order}/{measure}.log",
+    wildcard_constraints:
+        order="grid|storage",
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -58,22 +88,20 @@ rule disentangle_samples:
         envelope_window=DIS["envelope_window"],
         envelope_points=DIS["envelope_points"],
         stft_window=DIS["stft_window"],
-        segment_s=DIS["segment_s"],
-        keep_last_s=DIS["keep_last_s"],
-        preprocess=DIS["preprocess"],
-        as_published=DIS["as_published"],
+        physical_layout=lambda w: w.order == "grid",
     script:
         "../../scripts/disentangle_samples.py"
 
 
 rule disentangle_folds:
-    """Leave-one-subject-out within each configured session (fold order of the run sheet)."""
+    """The fold table of one split: leave one subject out within each configured session, or
+    cross-session (fold order of the run sheet)."""
     input:
         raw=lambda w: download_input(DIS["dataset"]),
     output:
-        "results/disentangle/folds/{protocol}.csv",
+        "results/disentangle/folds/{split}.csv",
     log:
-        "logs/disentangle/folds/{protocol}.log",
+        "logs/disentangle/folds/{split}.log",
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -89,15 +117,15 @@ rule disentangle_folds:
 rule disentangle_train:
     """Dual-encoder disentanglement model on one fold -> latents and reconstructions."""
     input:
-        samples="results/disentangle/samples/{measure}.h5",
-        folds="results/disentangle/folds/{protocol}.csv",
+        samples=lambda w: disentangle_train_row(w)["samples"],
+        folds="results/disentangle/folds/{split}.csv",
     output:
-        model="results/disentangle/models/{measure}/{protocol}/fold-{fold}.pt",
-        latents="results/disentangle/latents/{measure}/{protocol}/fold-{fold}.h5",
+        model="results/disentangle/models/{protocol}/{measure}/{split}/fold-{fold}.pt",
+        latents="results/disentangle/latents/{protocol}/{measure}/{split}/fold-{fold}.h5",
     log:
-        "logs/disentangle/train/{measure}/{protocol}/fold-{fold}.log",
+        "logs/disentangle/train/{protocol}/{measure}/{split}/fold-{fold}.log",
     benchmark:
-        "benchmarks/disentangle/train/{measure}/{protocol}/fold-{fold}.tsv"
+        "benchmarks/disentangle/train/{protocol}/{measure}/{split}/fold-{fold}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: config["resources"]["train_threads"]
@@ -106,20 +134,22 @@ rule disentangle_train:
         runtime=240,
     params:
         model=DIS["model"],
-        as_published=DIS["as_published"],
+        adversarial=lambda w: bool(disentangle_train_row(w)["adversarial"]),
         seed=config["seed"],
     script:
         "../../scripts/disentangle_train.py"
 
 
 rule disentangle_classify:
-    """One latent classifier: gesture and subject from pattern latents and from subject latents."""
+    """Every latent classifier on one fold: gesture and subject from pattern and subject latents."""
     input:
-        latents="results/disentangle/latents/{measure}/{protocol}/fold-{fold}.h5",
+        latents=lambda w: disentangle_classify_row(w)["latents"],
     output:
-        predictions="results/disentangle/predictions/{measure}/{protocol}/fold-{fold}/{classifier}.csv.gz",
+        predictions="results/disentangle/predictions/{protocol}/{measure}/{split}/fold-{fold}.csv.gz",
     log:
-        "logs/disentangle/classify/{measure}/{protocol}/fold-{fold}/{classifier}.log",
+        "logs/disentangle/classify/{protocol}/{measure}/{split}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/disentangle/classify/{protocol}/{measure}/{split}/fold-{fold}.tsv"
     group:
         "classical"
     conda:
@@ -127,9 +157,10 @@ rule disentangle_classify:
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=20,
+        runtime=30,
     params:
-        classifier_params=lambda w: DIS["classifier_params"].get(w.classifier, {}),
+        classifiers={c: DIS["classifier_params"].get(c, {}) for c in DIS["classifiers"]},
+        select_on_test=lambda w: bool(disentangle_classify_row(w)["select_on_test"]),
         seed=config["seed"],
     script:
         "../../scripts/disentangle_classify.py"
@@ -163,11 +194,7 @@ rule disentangle_figure_maps:
     """Pattern reconstruction per gesture on the electrode mosaic (first measure, held-out subjects)."""
     input:
         latents=lambda w: sorted(
-            set(
-                run_sheet_rows(disentangle_sheet(), measure=DIS["measures"][0])[
-                    "latents"
-                ]
-            )
+            set(disentangle_first_rows(measure=DIS["measures"][0])["latents"])
         ),
     output:
         report(
@@ -211,3 +238,124 @@ rule disentangle_figure_latents:
         runtime=10,
     script:
         "../../scripts/disentangle_figure_latents.py"
+
+
+rule disentangle_measure_table:
+    """The input-measure table: gesture accuracy from the pattern latent per measure and
+    classifier, mean +- sd over folds, beside the published column; and its figure."""
+    input:
+        scores="results/disentangle/scores.csv",
+    output:
+        table=report(
+            "results/disentangle/measure_table.csv",
+            caption="../report/disentangle_measure_table.rst",
+            category="Disentanglement (Hyser)",
+            labels={"table": "input measures"},
+        ),
+        figure=report(
+            "results/disentangle/figures/measure_table.png",
+            caption="../report/disentangle_measure_table.rst",
+            category="Disentanglement (Hyser)",
+            labels={"figure": "input measures"},
+        ),
+    log:
+        "logs/disentangle/measure_table.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        n_classes=disentangle_n_classes(),
+    script:
+        "../../scripts/disentangle_measure_table.py"
+
+
+rule disentangle_figure_correlation:
+    """Correlation array: |r| between the pattern maps of every pair of gestures (first measure,
+    held-out subjects), with its average row and column."""
+    input:
+        latents=lambda w: sorted(
+            set(disentangle_first_rows(measure=DIS["measures"][0])["latents"])
+        ),
+    output:
+        table="results/disentangle/correlation_array.csv",
+        figure=report(
+            "results/disentangle/figures/correlation_array.png",
+            caption="../report/disentangle_correlation.rst",
+            category="Disentanglement (Hyser)",
+            labels={"figure": "correlation array"},
+        ),
+    log:
+        "logs/disentangle/figures/correlation.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        measure=DIS["measures"][0],
+        mode=DIS["correlation"],
+    script:
+        "../../scripts/disentangle_figure_correlation.py"
+
+
+rule disentangle_figure_tsne:
+    """t-SNE of the data, the pattern latent and the subject latent of one fold (first measure)."""
+    input:
+        latents=lambda w: disentangle_first_rows(measure=DIS["measures"][0], fold=0)[
+            "latents"
+        ].iloc[0],
+    output:
+        report(
+            "results/disentangle/figures/tsne.png",
+            caption="../report/disentangle_tsne.rst",
+            category="Disentanglement (Hyser)",
+            labels={"figure": "t-SNE of data and latents"},
+        ),
+    log:
+        "logs/disentangle/figures/tsne.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        measure=DIS["measures"][0],
+        fold=0,
+        perplexity=50,
+        early_exaggeration=100.0,
+        seed=config["seed"],
+    script:
+        "../../scripts/disentangle_figure_tsne.py"
+
+
+rule disentangle_figure_stats:
+    """Statistics heat map: measure x measure tests per latent classifier, paired with Holm
+    (corrected) beside the source's unpaired t-test without correction."""
+    input:
+        scores="results/disentangle/scores.csv",
+    output:
+        table="results/disentangle/stats/measure_tests.csv",
+        figure=report(
+            "results/disentangle/figures/measure_tests.png",
+            caption="../report/disentangle_stats.rst",
+            category="Disentanglement (Hyser)",
+            labels={"figure": "measure tests"},
+        ),
+    log:
+        "logs/disentangle/figures/stats.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        tests=["paired_holm", "source"],
+        seed=config["seed"],
+    script:
+        "../../scripts/disentangle_figure_stats.py"

@@ -118,30 +118,28 @@ rule hdcnn_train:
 
 
 rule hdcnn_export:
-    """One trained model as ONNX; ONNX Runtime's logits checked against PyTorch's."""
+    """Every trained model of one (protocol, dataset, width) as ONNX; ONNX Runtime's logits
+    checked against PyTorch's (one job per width: the torch/ONNX start-up dominates one export).
+    """
     input:
-        model="results/hdcnn/models/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.model",
+        models=lambda w: hdcnn_export_jobs(w)["model_file"].tolist(),
         images="results/hdcnn/images/{dataset}/grid.h5",
     output:
-        onnx="results/hdcnn/onnx/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.onnx",
-        parity="results/hdcnn/onnx/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.parity.json",
+        onnx=directory("results/hdcnn/onnx/{protocol}/{dataset}/w{width}"),
+        parity="results/hdcnn/onnx/{protocol}/{dataset}/w{width}.parity.csv",
     log:
-        "logs/hdcnn/export/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.log",
+        "logs/hdcnn/export/{protocol}/{dataset}/w{width}.log",
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=10,
+        runtime=20,
     params:
         deploy=HD["deploy"],
-        row_keys=lambda w: {
-            "protocol": w.protocol,
-            "dataset": w.dataset,
-            "split": w.split,
-            "width": w.width,
-            "fold": int(w.fold),
-        },
+        jobs=lambda w: hdcnn_export_jobs(w)[
+            ["protocol", "dataset", "split", "width", "fold", "model_file", "onnx"]
+        ].to_dict("records"),
     script:
         "../../scripts/hdcnn_export.py"
 
@@ -165,6 +163,7 @@ rule hdcnn_latency:
         runtime=10,
     params:
         deploy=HD["deploy"],
+        onnx=hdcnn_latency_onnx,
         row_keys=lambda w: {"dataset": w.dataset, "width": w.width},
         seed=config["seed"],
     script:
@@ -203,7 +202,7 @@ rule hdcnn_deployment:
         sheet="results/hdcnn/runs.tsv",
         scores="results/hdcnn/scores.csv",
         latency=lambda w: hdcnn_latency_files(),
-        parity=lambda w: hdcnn_sheet()["parity"].tolist(),
+        parity=lambda w: sorted(set(hdcnn_sheet()["parity"])),
     output:
         report(
             "results/hdcnn/deployment.csv",

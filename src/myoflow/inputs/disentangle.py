@@ -21,12 +21,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from ..errors import ConfigError
+from ..layouts import ElectrodeLayout
 from ..preprocess import bandpass, decimate, decimation_factor, notch
 from ..registry import Registry
 from ..sets import ArraySet
 from ..store import Recording
 
-__all__ = ["MEASURES", "hd_measure", "preprocess_hdemg", "hyser_sample_set"]
+__all__ = ["MEASURES", "hd_measure", "preprocess_hdemg", "hyser_segment_set", "measure_sample_set", "hyser_sample_set"]
 
 #: measure name -> ``measure(x, /, **params) -> (F, channels)``
 MEASURES: Registry[Callable[..., np.ndarray]] = Registry("input measure")
@@ -145,6 +146,79 @@ def hd_measure(
     return fn(x, **{k: v for k, v in given.items() if k in wanted})
 
 
+def hyser_segment_set(
+    recordings: Iterable[Recording],
+    segment_s: float = 1.0,
+    keep_last_s: float = 0.5,
+    **preprocess,
+) -> ArraySet:
+    """Hyser dynamic trials, preprocessed -> ``segments`` (N, samples, channels) in channel order.
+
+    Each trial (a 1 s dynamic segment) is preprocessed on its own (:func:`preprocess_hdemg`), cut
+    to ``segment_s`` and its last ``keep_last_s`` seconds kept. Done once for every input measure
+    (:func:`measure_sample_set`): the filtering dominates the cost of a measure.
+    """
+    out, metas, layout, fs = [], [], None, None
+    for rec in recordings:
+        layout = rec.layout
+        for t in rec.trials.itertuples(index=False):
+            x, fs = preprocess_hdemg(rec.emg[int(t.start) : int(t.stop)], rec.fs, **preprocess)
+            n_seg, n_keep = int(round(segment_s * fs)), int(round(keep_last_s * fs))
+            if x.shape[0] < n_seg:
+                raise ConfigError(
+                    f"subject {rec.subject} session {rec.session} trial {t.trial}: segment of "
+                    f"{x.shape[0]} samples is shorter than segment_s={segment_s}s at {fs} Hz"
+                )
+            out.append(x[n_seg - n_keep : n_seg].astype(np.float32))
+            metas.append({"subject": rec.subject, "session": rec.session,
+                          "repetition": int(t.repetition), "trial": int(t.trial),
+                          "label": int(t.label), "base_label": int(t.label), "start": int(t.start)})
+    if not out:
+        raise ConfigError("no Hyser samples: the recordings have no trials")
+    return ArraySet(
+        {"segments": np.stack(out)}, pd.DataFrame(metas),
+        {"fs": fs, "segment_s": segment_s, "keep_last_s": keep_last_s, "preprocess": preprocess,
+         "layout_name": layout.name, "layout_grid": np.asarray(layout.grid).tolist(),
+         "layout_pitch_mm": float(layout.pitch_mm)},
+    )
+
+
+def measure_sample_set(
+    segments: ArraySet,
+    measure: str = "rms",
+    frame: int = 64,
+    raw_points: int = 171,
+    physical_layout: bool = True,
+    envelope_window: int = 64,
+    envelope_points: int = 240,
+    stft_window: int = 256,
+) -> ArraySet:
+    """Segments (:func:`hyser_segment_set`) -> ``samples`` (N, F, rows, cols) of one input measure.
+
+    ``physical_layout=False`` reproduces the source defect of reshaping channel vectors in storage
+    order instead of placing them on the physical mosaic.
+    """
+    attrs = segments.attrs
+    layout = ElectrodeLayout(attrs["layout_name"], np.asarray(attrs["layout_grid"], dtype=int),
+                             attrs.get("layout_pitch_mm", 0.0))
+    out = []
+    for x in segments.arrays["segments"]:
+        values = hd_measure(x, measure, frame, raw_points, envelope_window, envelope_points,
+                            stft_window)  # (F, channels)
+        if physical_layout:
+            values = layout.to_grid(values, fill=0.0)
+        else:
+            values = values.reshape(values.shape[0], *layout.shape)
+        out.append(values.astype(np.float32))
+    return ArraySet(
+        {"samples": np.stack(out)}, segments.meta.copy(),
+        {"measure": measure, "frame": frame, "raw_points": raw_points, "envelope_window": envelope_window,
+         "envelope_points": envelope_points, "stft_window": stft_window, "segment_s": attrs["segment_s"],
+         "keep_last_s": attrs["keep_last_s"], "physical_layout": physical_layout,
+         "preprocess": attrs["preprocess"], "layout_grid": attrs["layout_grid"]},
+    )
+
+
 def hyser_sample_set(
     recordings: Iterable[Recording],
     measure: str = "rms",
@@ -158,41 +232,9 @@ def hyser_sample_set(
     stft_window: int = 256,
     **preprocess,
 ) -> ArraySet:
-    """Hyser dynamic samples -> ``samples`` (N, F, rows, cols) on the electrode grid.
-
-    Each trial (a 1 s dynamic segment) is preprocessed on its own, cut to ``segment_s`` and its last
-    ``keep_last_s`` seconds kept. ``physical_layout=False`` reproduces the source defect of reshaping
-    channel vectors in storage order instead of placing them on the physical mosaic.
-    """
-    out, metas, grid = [], [], None
-    for rec in recordings:
-        layout = rec.layout
-        grid = layout.grid
-        for t in rec.trials.itertuples(index=False):
-            x, fs = preprocess_hdemg(rec.emg[int(t.start) : int(t.stop)], rec.fs, **preprocess)
-            n_seg, n_keep = int(round(segment_s * fs)), int(round(keep_last_s * fs))
-            if x.shape[0] < n_seg:
-                raise ConfigError(
-                    f"subject {rec.subject} session {rec.session} trial {t.trial}: segment of "
-                    f"{x.shape[0]} samples is shorter than segment_s={segment_s}s at {fs} Hz"
-                )
-            x = x[n_seg - n_keep : n_seg]
-            values = hd_measure(x, measure, frame, raw_points, envelope_window, envelope_points,
-                                stft_window)  # (F, channels)
-            if physical_layout:
-                values = layout.to_grid(values, fill=0.0)
-            else:
-                values = values.reshape(values.shape[0], *layout.shape)
-            out.append(values.astype(np.float32))
-            metas.append({"subject": rec.subject, "session": rec.session,
-                          "repetition": int(t.repetition), "trial": int(t.trial),
-                          "label": int(t.label), "base_label": int(t.label), "start": int(t.start)})
-    if not out:
-        raise ConfigError("no Hyser samples: the recordings have no trials")
-    return ArraySet(
-        {"samples": np.stack(out)}, pd.DataFrame(metas),
-        {"measure": measure, "frame": frame, "raw_points": raw_points, "envelope_window": envelope_window,
-         "envelope_points": envelope_points, "stft_window": stft_window, "segment_s": segment_s,
-         "keep_last_s": keep_last_s, "physical_layout": physical_layout, "preprocess": preprocess,
-         "layout_grid": np.asarray(grid).tolist()},
-    )
+    """Hyser dynamic samples -> ``samples`` (N, F, rows, cols) on the electrode grid: the two steps
+    :func:`hyser_segment_set` and :func:`measure_sample_set` in one call."""
+    segments = hyser_segment_set(recordings, segment_s=segment_s, keep_last_s=keep_last_s, **preprocess)
+    return measure_sample_set(segments, measure, frame=frame, raw_points=raw_points,
+                              physical_layout=physical_layout, envelope_window=envelope_window,
+                              envelope_points=envelope_points, stft_window=stft_window)

@@ -12,6 +12,7 @@ from torch import nn
 
 from myoflow.models.crossuser import CNN, LSTM, MHCNN, MLP
 from myoflow.models.disentangle import DisentangleNet
+from myoflow.models.latent import LatentANN, LatentCNN, LatentLSTM
 from myoflow.models.mobilenetv2 import MobileNetV2, count_params_and_macs
 from myoflow.registry import Registry
 
@@ -26,6 +27,9 @@ __all__ = [
     "MLP",
     "MobileNetV2",
     "DisentangleNet",
+    "LatentANN",
+    "LatentCNN",
+    "LatentLSTM",
 ]
 
 #: lower-case name -> class; every class takes ``(input_shape, n_classes, **params)``.
@@ -36,6 +40,9 @@ MODELS.register("lstm", LSTM)
 MODELS.register("mlp", MLP)
 MODELS.register("mobilenetv2", MobileNetV2)
 MODELS.register("disentangle", DisentangleNet)
+MODELS.register("latent_ann", LatentANN)
+MODELS.register("latent_cnn", LatentCNN)
+MODELS.register("latent_lstm", LatentLSTM)
 
 
 def model_params(name: str) -> dict[str, Any]:
