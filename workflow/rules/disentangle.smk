@@ -128,7 +128,7 @@ rule disentangle_train:
         "benchmarks/disentangle/train/{protocol}/{measure}/{split}/fold-{fold}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["resources"]["train_threads"]
+    threads: config["resources"]["small_model_threads"]
     resources:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=240,

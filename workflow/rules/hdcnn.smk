@@ -104,7 +104,7 @@ rule hdcnn_train:
         "benchmarks/hdcnn/train/{protocol}/{dataset}/{split}/w{width}/fold-{fold}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["resources"]["image_train_threads"]
+    threads: config["resources"]["small_model_threads"]
     resources:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=240,
