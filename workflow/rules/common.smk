@@ -285,6 +285,14 @@ def crossuser_fold_params(protocol):
     }
 
 
+def crossuser_model_threads(model):
+    """resources.train_threads for a torch model; one thread for a scikit-learn one (an LDA job
+    holding two cores would keep a second job waiting for nothing)."""
+    if CU["models"][model]["estimator"] == "torch":
+        return config["resources"]["train_threads"]
+    return 1
+
+
 # ---- study 2: disentanglement --------------------------------------------------------------
 @functools.cache
 def disentangle_subjects_by_session():

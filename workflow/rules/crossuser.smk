@@ -121,7 +121,7 @@ rule crossuser_train:
         "benchmarks/crossuser/train/{protocol}/{train_variant}/{model}/fold-{fold}.tsv"
     conda:
         "../../envs/torch.yaml"
-    threads: config["resources"]["train_threads"]
+    threads: lambda w: crossuser_model_threads(w.model)
     resources:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=120,
@@ -153,7 +153,7 @@ rule crossuser_predict:
         "logs/crossuser/predict/{protocol}/{train_variant}/{model}/fold-{fold}.log",
     conda:
         "../../envs/torch.yaml"
-    threads: config["resources"]["train_threads"]
+    threads: lambda w: crossuser_model_threads(w.model)
     resources:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=30,
