@@ -4,6 +4,7 @@ This is the slowest test (a few minutes on 2 cores); it checks what a user of th
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -43,6 +44,16 @@ def test_pattern_latents_carry_gesture_and_subject_latents_carry_subject(default
         assert acc[("subject", "subject_accuracy")] > acc[("pattern", "subject_accuracy")], acc
     acc = scores[(scores.measure == "rms") & (scores.classifier == "knn")].groupby(["latent", "metric"])["value"].mean()
     assert acc[("pattern", "gesture_accuracy")] > 1 / 10 + 0.2, acc
+
+
+def test_correlation_array_diagonal_above_off_diagonal(default_run):
+    """The same gesture's pattern maps of two different people correlate more than two gestures'."""
+    m = pd.read_csv(default_run / "results" / "disentangle" / "correlation_array.csv", index_col=0)
+    gestures = [c for c in m.columns if c != "avg"]
+    diagonal = np.mean([m.loc[g, g] for g in gestures])
+    assert diagonal > m.loc["avg", "avg"], m
+    table = pd.read_csv(default_run / "results" / "disentangle" / "measure_table.csv")
+    assert {"knn", "svm", "rf", "ann", "cnn", "lstm"} <= set(table.columns) and table["published"].notna().all()
 
 
 def test_hdcnn_repetition_split_well_above_chance(default_run):
