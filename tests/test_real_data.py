@@ -337,7 +337,10 @@ def test_flexemg_structure_and_lossless(real_data, tmp_path):
     np.testing.assert_array_equal(get_layout("flexemg_16x4").grid, FLEXEMG_ARRAYMAP - 1)
     # 10 Train + 10 Test files, each: 5 s rest, the 4 gestures for 5 s each, trailing rest
     assert rec.trials.groupby("part").size().to_dict() == {"test": 60, "train": 60}
-    assert _reps(rec) == {0: list(range(40)), **{g: list(range(20)) for g in range(1, 5)}}
+    # every trial of a file (leading rest, the gestures, trailing rest) shares the file's round, so
+    # a repetition split holds out whole files and keeps rest beside the gestures in each fold
+    assert _reps(rec) == {0: sorted(list(range(20)) * 2), **{g: list(range(20)) for g in range(1, 5)}}
+    assert (rec.trials.groupby(["part", "file"])["repetition"].nunique() == 1).all()
     names = dict(zip(rec.trials["gesture_name"], rec.trials["label"]))
     assert names == {"rest": 0, "Fist": 1, "Lower": 2, "Raise": 3, "Open": 4}
     # lossless and labelled as genlabels.m does, on the first Train file

@@ -16,7 +16,8 @@ Conversion: subject = ``sss`` (1..3), session = ``k``. One recording per subject
 Train folder's files, then the Test folder's, in file-number order (trial column ``part``:
 train/test, ``file`` the file number). Trials per file: the leading rest, one per gesture of the
 sequence, the trailing rest (if any); the segment is the label (active bounds -1). ``repetition``
-counts each label's trials in that order. EMG in mV = raw x ``lsbmV`` (``raw_dtype`` uint16,
+counts each gesture's trials in that order; rest trials take their file's round (its position in
+reading order), so a repetition split holds out whole files. EMG in mV = raw x ``lsbmV`` (``raw_dtype`` uint16,
 ``raw_scale`` = ``lsbmV``, ``raw_offset`` 0): the amplifier output is unsigned, so the EMG
 carries the ADC's DC level; high-pass or remove the mean before use.
 
@@ -192,7 +193,10 @@ def read_recording(raw_dir: str | os.PathLike, subject: int, session: int,
     reps: dict[int, int] = {}
 
     def add(label: int, name: str, a: int, b: int, part: str, k: int) -> None:
-        rows.append({"trial": len(rows), "label": label, "repetition": reps.get(label, 0),
+        # rest takes its file's round: counted like a gesture it had twice the repetitions (a
+        # leading and a trailing piece per file), and a repetition split left a fold of rest only
+        repetition = len(files_read) if label == _myo.REST else reps.get(label, 0)
+        rows.append({"trial": len(rows), "label": label, "repetition": repetition,
                      "start": start + a, "stop": start + b, "active_start": -1, "active_stop": -1,
                      "gesture_name": name, "part": part, "file": k})
         reps[label] = reps.get(label, 0) + 1
