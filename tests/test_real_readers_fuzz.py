@@ -274,7 +274,8 @@ def test_flexemg_fixture_reads(pristine):
     assert rec.raw_scale == pytest.approx(0.00305176)
     np.testing.assert_array_equal(rec.layout.grid, FLEXEMG_ARRAYMAP - 1)
     assert rec.trials.groupby("part").size().to_dict() == {"test": 6, "train": 12}
-    assert _reps(rec) == {0: list(range(6)), **{g: [0, 1, 2] for g in range(1, 5)}}
+    # rest takes its file's repetition round: two rest trials (lead-in, tail) per round
+    assert _reps(rec) == {0: [0, 0, 1, 1, 2, 2], **{g: [0, 1, 2] for g in range(1, 5)}}
     assert dict(zip(rec.trials["gesture_name"], rec.trials["label"])) == \
         {"rest": 0, "Fist": 1, "Lower": 2, "Raise": 3, "Open": 4}
     first = rec.trials[(rec.trials["part"] == "train") & (rec.trials["file"] == 1)]
