@@ -87,3 +87,24 @@ def test_same_config_gives_the_same_score_table(default_run, tmp_path):
     a = pd.read_csv(default_run / "results" / "crossuser" / "scores.csv")
     b = pd.read_csv(workdir / "results" / "crossuser" / "scores.csv")
     pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def two_session_run(tmp_path_factory):
+    """The default disentanglement setting on two synthetic sessions (RMS, the scikit-learn
+    classifiers): LOSO within each session, cross-session both ways, within-session."""
+    workdir = make_workdir(tmp_path_factory.mktemp("sessions"))
+    snakemake(workdir, "--configfile", "config/config.yaml", "testconfig/two_sessions.yaml", "--",
+              "results/disentangle/scores.csv")
+    return workdir
+
+
+def test_cross_session_below_within_session(two_session_run):
+    """Synthetic sessions differ by electrode re-placement: trained on one session, the same
+    subjects' gestures of the other session are classified worse than held-out repetitions of the
+    training session."""
+    scores = pd.read_csv(two_session_run / "results" / "disentangle" / "scores.csv")
+    gesture = scores[(scores.latent == "pattern") & (scores.metric == "gesture_accuracy")]
+    assert dict(gesture.groupby("split")["fold"].nunique()) == {"loso": 6, "cross_session": 2, "within_session": 4}
+    by_split = gesture.groupby(["split", "classifier"])["value"].mean().unstack("split")
+    assert (by_split["cross_session"] < by_split["within_session"]).all(), by_split

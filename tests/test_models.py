@@ -156,6 +156,23 @@ def test_disentangle_small_widths():
     assert p.shape == (2, 4, 2, 2) and recon.shape == (2, 3, 16, 16)
 
 
+def test_disentangle_upsample_decoder_and_a_16x4_grid():
+    """The alternative decoder (nearest upsample + reflection pad + conv) rebuilds the same shapes;
+    two encoder blocks take a 16 x 4 grid (flexemg) to a 4 x 1 latent map."""
+    model = build_model("disentangle", (3, 16, 16), 0, encoder_channels=(8, 8, 4), decoder_channels=(8, 4),
+                        disc_hidden=(16, 8), decoder="upsample").eval()
+    kinds = {type(m).__name__ for m in model.decoder.modules()}
+    assert {"Upsample", "ReflectionPad2d"} <= kinds and "ConvTranspose2d" not in kinds
+    recon, p, _ = model(torch.randn(2, 3, 16, 16))
+    assert recon.shape == (2, 3, 16, 16)
+    flex = build_model("disentangle", (2, 16, 4), 0, encoder_channels=(8, 4), decoder_channels=(8,),
+                       disc_hidden=(16, 8), decoder="upsample").eval()
+    recon, p, s = flex(torch.randn(2, 2, 16, 4))
+    assert p.shape == s.shape == (2, 4, 4, 1) and recon.shape == (2, 2, 16, 4)
+    with pytest.raises(ValueError, match="style"):
+        build_model("disentangle", (3, 16, 16), 0, decoder="bilinear")
+
+
 def test_disentangle_rejects_bad_shapes():
     with pytest.raises(ValueError, match="divisible"):
         build_model("disentangle", (8, 12, 16), 0)

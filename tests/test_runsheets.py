@@ -59,8 +59,10 @@ def test_disentangle_sheet_protocols_x_splits_x_measures_x_folds_x_classifiers_x
     cross = disentangle_folds(by_session, "cross_session")
     assert list(zip(cross.train_session, cross.test_session)) == [(1, 2), (2, 1)] and (cross.test_subject == -1).all()
     assert cross_session_subjects(by_session) == [1, 2]
-    # every row of one classification job (classifiers x latents) shares its predictions file
-    assert (sheet.groupby("predictions").size() == 2 * 2).all()
+    # every row of one classification job (folds x classifiers x latents) shares its predictions file
+    n_folds = sheet.groupby("predictions")["fold"].nunique()
+    assert (sheet.groupby("predictions").size() == n_folds * 2 * 2).all()
+    assert sorted(set(n_folds)) == [2, 5] and len(n_folds) == 3 * 2 * 2
     # the test-set epoch choice changes only the classification: it reuses the corrected models;
     # the adversarial defect trains its own
     by_protocol = sheet.groupby("protocol")

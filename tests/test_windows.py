@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from myoflow.errors import ConfigError
-from myoflow.layouts import hyser_16x16, icelab_8x24, myo_ring8
+from myoflow.layouts import ElectrodeLayout, hyser_16x16, icelab_8x24, myo_ring8
 from myoflow.store import Recording
 from myoflow.inputs.crossuser import epn_window_set
-from myoflow.inputs.disentangle import hd_measure, hyser_sample_set
+from myoflow.inputs.disentangle import hd_measure, preprocess_hdemg, trial_sample_set, trial_segment_set
 from myoflow.inputs.hdcnn import hd_image_set
 from myoflow.inputs.windowing import majority_labels, sliding_windows, thin_rest
 
@@ -80,12 +80,35 @@ def test_hyser_samples_land_on_physical_mosaic():
     trials = pd.DataFrame({"trial": [0], "label": [0], "repetition": [0], "start": [0], "stop": [fs],
                            "active_start": [-1], "active_stop": [-1]})
     rec = Recording("hyser", 1, 1, emg, fs, "mV", "q", layout, ["g"], trials)
-    s = hyser_sample_set([rec], measure="rms", frame=64)
+    s = trial_sample_set([rec], measure="rms", frame=64)
     x = s.arrays["samples"]
     assert x.shape == (1, 8, 16, 16)  # last 0.5 s at 1024 Hz = 512 samples = 8 frames
     assert np.unravel_index(x[0].mean(0).argmax(), (16, 16)) == (0, 13)
-    flat = hyser_sample_set([rec], measure="rms", frame=64, physical_layout=False).arrays["samples"]
+    flat = trial_sample_set([rec], measure="rms", frame=64, physical_layout=False).arrays["samples"]
     assert np.unravel_index(flat[0].mean(0).argmax(), (16, 16)) == (0, 5)  # storage order
+
+
+def test_long_trials_cut_into_a_segment_every_hop():
+    """FlexEMG-like 3.2 s holds at 1 kHz: a 1 s segment every 1 s (3 per trial, the remainder
+    dropped), each keeping its last 0.5 s; without a hop one segment per trial, as for Hyser."""
+    fs = 1000
+    emg = np.random.default_rng(0).normal(0, 1, (6400, 8))
+    trials = pd.DataFrame({"trial": [0, 1], "label": [0, 1], "repetition": [0, 0], "start": [0, 3200],
+                           "stop": [3200, 6400], "active_start": [-1, -1], "active_stop": [-1, -1]})
+    layout = ElectrodeLayout("g4x2", np.arange(8).reshape(4, 2), 10.0)
+    rec = Recording("x", 1, 1, emg, fs, "mV", "q", layout, ["a", "b"], trials)
+    pre = {"fs_target": 1000.0, "band_hz": (20.0, 450.0), "notch_hz": 0.0}
+    seg = trial_segment_set([rec], segment_s=1.0, keep_last_s=0.5, segment_hop_s=1.0, **pre)
+    assert seg.arrays["segments"].shape == (6, 500, 8)
+    assert seg.meta["segment"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert seg.meta["start"].tolist() == [0, 1000, 2000, 3200, 4200, 5200]
+    assert seg.meta["label"].tolist() == [0, 0, 0, 1, 1, 1]
+    filtered, _ = preprocess_hdemg(emg[3200:6400], fs, **pre)
+    np.testing.assert_allclose(seg.arrays["segments"][4], filtered[1500:2000].astype(np.float32))
+    one = trial_segment_set([rec], segment_s=1.0, keep_last_s=0.5, **pre)
+    assert len(one) == 2 and one.meta["segment"].tolist() == [0, 0]
+    with pytest.raises(ConfigError, match="keep_last_s"):
+        trial_segment_set([rec], segment_s=1.0, keep_last_s=1.5, **pre)
 
 
 def test_hd_measures_shapes():

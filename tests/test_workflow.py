@@ -66,6 +66,25 @@ def test_missing_real_data_folder_is_named(tmp_path):
     assert "datasets.epn612.source" in out and "/nonexistent/epn" in out
 
 
+def test_cross_session_folds_are_jobs(tmp_path):
+    """Two sessions: LOSO within each (3 subjects x 2), cross-session both ways and within-session
+    (2 folds per session), per measure."""
+    workdir = make_workdir(tmp_path)
+    (workdir / "sessions.yaml").write_text(
+        "datasets:\n  hyser:\n    synthetic: {n_subjects: 3, sessions: [1, 2]}\n"
+        "disentangle:\n  sessions: [1, 2]\n  splits: [loso, cross_session, within_session]\n"
+        "  measures: [rms, wl]\n")
+    proc = snakemake(workdir, "--dry-run", "--configfile", "config/config.yaml", "sessions.yaml", "--",
+                     "disentangle")
+    counts = _job_counts(proc.stdout)
+    # LOSO 3 subjects x 2 sessions, cross-session 2, within-session 2 folds x 2 sessions
+    assert counts["disentangle_train"] == 2 * (3 * 2 + 2 + 2 * 2), proc.stdout[-3000:]
+    assert counts["disentangle_classify"] == 2 * 3  # one per (measure, split), every fold in it
+    assert counts["disentangle_folds"] == 3
+    assert "results/disentangle/latents/corrected/wl/cross_session/fold-1.h5" in proc.stdout
+    assert "results/disentangle/predictions/corrected/wl/cross_session.csv.gz" in proc.stdout
+
+
 def test_lint_has_no_errors(tmp_path):
     workdir = make_workdir(tmp_path)
     proc = snakemake(workdir, "--lint", check=False)
@@ -172,12 +191,12 @@ def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
 
 def test_changing_one_latent_classifier_reruns_only_the_classification(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "disentangle:\n  classifier_params:\n    svm: {C: 0.5}\n")
-    n_protocols, n_folds, n_measures = 2, 3, 2
+    n_protocols, n_measures = 2, 2
     assert counts == {
         "all": 1,
-        # one classification job per fold runs every classifier on the fold's latents (one
-        # process start instead of six); no model is retrained
-        "disentangle_classify": n_protocols * n_folds * n_measures,
+        # one classification job per (protocol, measure) runs every classifier on every fold's
+        # latents (one process start instead of one per fold and classifier); no model is retrained
+        "disentangle_classify": n_protocols * n_measures,
         "disentangle_scores": 1,
         "study_stats": 1,
         "disentangle_figure_latents": 1,

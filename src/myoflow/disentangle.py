@@ -67,6 +67,7 @@ class DisentangleParams:
 
     encoder_channels: Sequence[int] = (512, 256, 128)
     decoder_channels: Sequence[int] = (128, 64)
+    decoder: str = "transpose"
     disc_hidden: Sequence[int] = (512, 256)
     dropout: float = 0.1
     lr: float = 2e-3
@@ -187,6 +188,7 @@ def train_disentangle(
         X.shape[1:],
         encoder_channels=p["encoder_channels"],
         decoder_channels=p["decoder_channels"],
+        decoder=p["decoder"],
         disc_hidden=p["disc_hidden"],
         dropout=p["dropout"],
     ).to(device)

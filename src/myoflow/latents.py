@@ -9,6 +9,8 @@ the training sd), so what differs between gestures is not drowned by the average
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
@@ -67,33 +69,39 @@ def _network_classifier(model: str, model_params: dict, seed: int, *, max_epochs
                            seed=seed, threads=threads, device="cpu", amp=False, selection="val_accuracy")
 
 
-@LATENT_CLASSIFIERS.register("ann")
-def ann_classifier(seed: int, hidden: int = 256, max_epochs: int = 400, lr: float = 3e-4, batch_size: int = 128,
-                   weight_decay: float = 1e-6, label_smoothing: float = 0.2, threads: int = 1,
-                   input_normalization: str = "standard"):
-    """MLP latent -> hidden -> hidden -> classes (the source's ANNmodel, 512-256-256-classes)."""
-    return _network_classifier("latent_ann", {"hidden": hidden}, seed, max_epochs=max_epochs, lr=lr,
-                               batch_size=batch_size, weight_decay=weight_decay,
-                               label_smoothing=label_smoothing, threads=threads)
+#: the source's recipe, shared by the network classifiers (config keys, with their defaults)
+NETWORK_RECIPE = {"max_epochs": 400, "lr": 3e-4, "batch_size": 128, "weight_decay": 1e-6,
+                  "label_smoothing": 0.2, "threads": 1, "input_normalization": "standard"}
 
 
-@LATENT_CLASSIFIERS.register("cnn")
-def cnn_classifier(seed: int, max_epochs: int = 400, lr: float = 3e-4, batch_size: int = 128,
-                   weight_decay: float = 1e-6, label_smoothing: float = 0.2, threads: int = 1,
-                   input_normalization: str = "standard"):
-    """CNN on the latent as a (2, s, s) map (the source's CNNmodel on (2, 16, 16))."""
-    return _network_classifier("latent_cnn", {}, seed, max_epochs=max_epochs, lr=lr, batch_size=batch_size,
-                               weight_decay=weight_decay, label_smoothing=label_smoothing, threads=threads)
+def _register_network(name: str, model: str, doc: str, **architecture) -> None:
+    """Register ``name`` as a factory ``(seed, *, <architecture>, <NETWORK_RECIPE>)`` of a
+    TorchClassifier on ``model``; its signature (what config validation reads) lists both."""
+
+    def factory(seed: int, **params):
+        unknown = set(params) - set(architecture) - set(NETWORK_RECIPE)
+        if unknown:
+            raise TypeError(f"latent classifier {name!r}: unknown parameter(s) {sorted(unknown)}")
+        values = {**architecture, **NETWORK_RECIPE, **params}
+        values.pop("input_normalization")  # applied to the latents by latent_classification
+        arch = {k: values.pop(k) for k in architecture}
+        return _network_classifier(model, arch, seed, **values)
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    factory.__signature__ = inspect.Signature(
+        [inspect.Parameter("seed", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int)]
+        + [inspect.Parameter(k, kw, default=v) for k, v in {**architecture, **NETWORK_RECIPE}.items()]
+    )
+    factory.__name__ = factory.__qualname__ = f"{name}_classifier"
+    factory.__doc__ = doc
+    LATENT_CLASSIFIERS.register(name)(factory)
 
 
-@LATENT_CLASSIFIERS.register("lstm")
-def lstm_classifier(seed: int, hidden: int = 48, max_epochs: int = 400, lr: float = 3e-4, batch_size: int = 128,
-                    weight_decay: float = 1e-6, label_smoothing: float = 0.2, threads: int = 1,
-                    input_normalization: str = "standard"):
-    """LSTM over the latent as 2 steps of D/2 values (the source's LSTMmodel)."""
-    return _network_classifier("latent_lstm", {"hidden": hidden}, seed, max_epochs=max_epochs, lr=lr,
-                               batch_size=batch_size, weight_decay=weight_decay,
-                               label_smoothing=label_smoothing, threads=threads)
+_register_network("ann", "latent_ann", "MLP latent -> hidden -> hidden -> classes (the source's ANNmodel, "
+                  "512-256-256-classes).", hidden=256)
+_register_network("cnn", "latent_cnn", "CNN on the latent as a (2, s, s) map (the source's CNNmodel on (2, 16, 16)).")
+_register_network("lstm", "latent_lstm", "LSTM over the latent as 2 steps of D/2 values (the source's LSTMmodel).",
+                  hidden=48)
 
 
 INPUT_NORMALIZATIONS = ("standard", "per_set_l2")
@@ -187,8 +195,10 @@ def latent_scores(predictions: pd.DataFrame, keys: dict) -> pd.DataFrame:
     ``keys`` are the grid columns of the run-sheet row; ``metric`` is ``<target>_accuracy``.
     """
     mask = predictions["latent"] == keys["latent"]
-    if "classifier" in predictions:  # one file holds every classifier of a fold
+    if "classifier" in predictions:  # one file holds every classifier ...
         mask &= predictions["classifier"] == keys["classifier"]
+    if "fold" in predictions:  # ... and every fold of a (protocol, measure, split)
+        mask &= predictions["fold"] == int(keys["fold"])
     rows = predictions[mask]
     acc = (rows.assign(correct=rows["y_true"] == rows["y_pred"])
            .groupby(["target", "subject"], sort=True)["correct"].mean().reset_index())

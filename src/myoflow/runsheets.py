@@ -115,20 +115,23 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
 # ---- study 2: disentanglement ----------------------------------------------------------------
 
 #: fold schemes of the disentanglement study
-DISENTANGLE_SPLITS = ("loso", "cross_session")
+DISENTANGLE_SPLITS = ("loso", "cross_session", "within_session")
 
 #: the defects that change the trained model (the others only change the classification), so
 #: protocols that differ only in those share the corrected protocol's training jobs
 DISENTANGLE_TRAINING_DEFECTS = frozenset({"no_adversarial_term", "storage_order_maps"})
 
 
-def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], split: str) -> pd.DataFrame:
+def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], split: str,
+                      within_session_folds: int = 2) -> pd.DataFrame:
     """(fold, train_session, test_session, test_subject) of a disentanglement split, in fold order.
 
     ``loso``: within each session (sessions in order), each subject in turn is held out and the
     other subjects of that session train. ``cross_session``: for each ordered pair of sessions
     (a, b), a != b, every subject present in both trains on session a and is tested on session b
-    (``test_subject`` = -1: all of them).
+    (``test_subject`` = -1: all of them). ``within_session``: within each session,
+    ``within_session_folds`` folds over whole repetitions, every subject in training and test
+    (the same-session reference for ``cross_session``; the fold job picks the repetitions).
     """
     rows = []
     if split == "loso":
@@ -148,6 +151,10 @@ def disentangle_folds(subjects_by_session: Mapping[int, Sequence[int]], split: s
             for b in sessions:
                 if a != b:
                     rows.append({"train_session": int(a), "test_session": int(b), "test_subject": -1})
+    elif split == "within_session":
+        for session in sorted(subjects_by_session):
+            rows += [{"train_session": int(session), "test_session": int(session), "test_subject": -1}
+                     for _ in range(int(within_session_folds))]
     else:
         raise ConfigError(f"unknown disentangle split {split!r}; known: {', '.join(DISENTANGLE_SPLITS)}")
     table = pd.DataFrame(rows, columns=["train_session", "test_session", "test_subject"])
@@ -163,18 +170,20 @@ def cross_session_subjects(subjects_by_session: Mapping[int, Sequence[int]]) -> 
 
 def disentangle_paths(model_protocol: str, protocol: str, measure: str, split: str, fold: int) -> dict[str, str]:
     """The files of one (protocol, measure, split, fold): model and latents under the protocol
-    whose training it shares (``model_protocol``), predictions under its own."""
+    whose training it shares (``model_protocol``); predictions under its own, one file for every
+    fold of the (protocol, measure, split)."""
     trained = f"{model_protocol}/{measure}/{split}/fold-{fold}"
     return {"model_file": f"results/disentangle/models/{trained}.pt",
             "latents": f"results/disentangle/latents/{trained}.h5",
-            "predictions": f"results/disentangle/predictions/{protocol}/{measure}/{split}/fold-{fold}.csv.gz"}
+            "predictions": f"results/disentangle/predictions/{protocol}/{measure}/{split}.csv.gz"}
 
 
 def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]]) -> pd.DataFrame:
     """One row per (protocol, split, measure, fold, latent classifier, latent).
 
     One training job per (model protocol, measure, split, fold) writes the fold's latents; one
-    classification job per (protocol, measure, split, fold) runs every latent classifier on them,
+    classification job per (protocol, measure, split) runs every latent classifier on every fold's
+    latents (the torch and scikit-learn start-up, ~5 s, paid once per measure, not once per fold),
     so the rows of one classification job share its predictions file. Each row also says what
     its jobs do: ``samples`` (maps on the physical mosaic, or in storage order under defect
     ``storage_order_maps``), ``adversarial`` (the generator gets the adversarial term; off under
@@ -188,7 +197,7 @@ def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[i
         model_protocol = protocol if defects & DISENTANGLE_TRAINING_DEFECTS else CORRECTED
         order = "storage" if "storage_order_maps" in defects else "grid"
         for split in dis["splits"]:
-            folds = disentangle_folds(subjects_by_session, split)
+            folds = disentangle_folds(subjects_by_session, split, dis.get("within_session_folds", 2))
             for measure in dis["measures"]:
                 for f in folds.itertuples(index=False):
                     paths = disentangle_paths(model_protocol, protocol, measure, split, int(f.fold))

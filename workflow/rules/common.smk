@@ -37,7 +37,7 @@ wildcard_constraints:
     protocol=r"[a-z_]+",
     measure=r"[a-z_]+",
     classifier=r"[a-z_]+",
-    split=r"[a-z]+",
+    split=r"[a-z_]+",
     width=r"[0-9.]+",
     study=r"crossuser|disentangle|hdcnn",
 
@@ -50,6 +50,13 @@ HD = config["hdcnn"]
 for _name, _params in DIS["classifier_params"].items():
     LATENT_CLASSIFIERS.check_params(
         _name, _params, exclude={"seed"}, where=f"disentangle.classifiers.{_name}"
+    )
+
+
+if len(DIS["model"]["decoder_channels"]) != len(DIS["model"]["encoder_channels"]) - 1:
+    raise ConfigError(
+        "disentangle.model.decoder_channels needs one entry fewer than encoder_channels, got "
+        f"{DIS['model']['decoder_channels']} and {DIS['model']['encoder_channels']}"
     )
 
 
@@ -175,11 +182,18 @@ def subjects_of(dataset, sessions=None):
     )
 
 
+_SHEETS_AS_TEXT = {}
+
+
 def run_sheet_rows(sheet, **keys):
     """Rows of a run sheet matching the given column values (wildcards are text)."""
+    # the sheets are cached, so their text form is made once, not once per input-function call
+    text = _SHEETS_AS_TEXT.get(id(sheet))
+    if text is None or text[0] is not sheet:
+        text = _SHEETS_AS_TEXT[id(sheet)] = (sheet, sheet.astype(str))
     mask = True
     for column, value in keys.items():
-        mask = mask & (sheet[column].astype(str) == str(value))
+        mask = mask & (text[1][column] == str(value))
     return sheet[mask]
 
 
@@ -295,6 +309,14 @@ def crossuser_model_threads(model):
 
 # ---- study 2: disentanglement --------------------------------------------------------------
 @functools.cache
+def disentangle_folds_inputs(w):
+    """The within-session split reads the repetitions present from the segments; the others
+    need only the subjects (the raw folder's listing)."""
+    if w.split == "within_session":
+        return {"segments": "results/disentangle/segments.h5"}
+    return {"raw": download_input(DIS["dataset"])}
+
+
 def disentangle_subjects_by_session():
     return {ses: subjects_of(DIS["dataset"], [ses]) for ses in DIS["sessions"]}
 
@@ -324,21 +346,20 @@ def disentangle_train_row(w):
     return _one_row(rows, "training", w)
 
 
-def disentangle_classify_row(w):
+def disentangle_classify_rows(w):
+    """Run-sheet rows of one classification job (every fold of a protocol, measure and split)."""
     rows = run_sheet_rows(
-        disentangle_sheet(),
-        protocol=w.protocol,
-        measure=w.measure,
-        split=w.split,
-        fold=w.fold,
+        disentangle_sheet(), protocol=w.protocol, measure=w.measure, split=w.split
     )
-    return _one_row(rows, "classification", w)
+    if rows.empty:
+        raise ConfigError(f"no classification job in the run sheet for {dict(w)}")
+    return rows
 
 
 def disentangle_n_classes():
     """Gestures of the study (Hyser: the ``gestures`` reader option; else the reader's count)."""
     gestures = dataset_config(DIS["dataset"]).get("options", {}).get("gestures")
-    return len(gestures) if gestures else hdcnn_n_classes(DIS["dataset"])
+    return len(gestures) if gestures else reader_n_classes(DIS["dataset"])
 
 
 def disentangle_first_rows(**keys):
@@ -451,7 +472,7 @@ def hdcnn_latency_files():
     ]
 
 
-def hdcnn_n_classes(dataset):
+def reader_n_classes(dataset):
     return get_dataset(dataset_config(dataset)["reader"]).N_CLASSES
 
 

@@ -1,8 +1,8 @@
 # Study 2, pattern / subject disentanglement on HD-sEMG: the whole study's part of the DAG.
 # stores -> samples (per input measure, mosaic or storage order) -> fold table (per split) -> one
-# model per (protocol, measure, split, fold) -> latents -> one classification job per fold (every
-# latent classifier) -> scores -> figures. Protocols whose defects do not change training share the
-# corrected protocol's models.
+# model per (protocol, measure, split, fold) -> latents -> one classification job per (protocol,
+# measure, split): every latent classifier on every fold -> scores -> figures. Protocols whose
+# defects do not change training share the corrected protocol's models.
 # Every job is a row of results/disentangle/runs.tsv (myoflow.runsheets.disentangle_sheet).
 
 
@@ -41,8 +41,8 @@ rule disentangle_run_sheet:
 
 
 rule disentangle_segments:
-    """Hyser dynamic trials, preprocessed (decimated, band-passed, notched), cut to the kept last
-    part of each segment: done once for every input measure."""
+    """Trials, preprocessed (decimated, band-passed, notched), cut into segments and the kept last
+    part of each: done once for every input measure."""
     input:
         stores=lambda w: store_files(DIS["dataset"], DIS["sessions"]),
     output:
@@ -60,6 +60,7 @@ rule disentangle_segments:
     params:
         segment_s=DIS["segment_s"],
         keep_last_s=DIS["keep_last_s"],
+        segment_hop_s=DIS["segment_hop_s"],
         preprocess=DIS["preprocess"],
     script:
         "../../scripts/disentangle_segments.py"
@@ -94,10 +95,10 @@ rule disentangle_samples:
 
 
 rule disentangle_folds:
-    """The fold table of one split: leave one subject out within each configured session, or
-    cross-session (fold order of the run sheet)."""
+    """The fold table of one split: leave one subject out within each configured session,
+    cross-session, or within-session over repetitions (fold order of the run sheet)."""
     input:
-        raw=lambda w: download_input(DIS["dataset"]),
+        unpack(disentangle_folds_inputs),
     output:
         "results/disentangle/folds/{split}.csv",
     log:
@@ -110,6 +111,7 @@ rule disentangle_folds:
         runtime=10,
     params:
         subjects_by_session=lambda w: disentangle_subjects_by_session(),
+        within_session_folds=DIS["within_session_folds"],
     script:
         "../../scripts/disentangle_folds.py"
 
@@ -141,26 +143,28 @@ rule disentangle_train:
 
 
 rule disentangle_classify:
-    """Every latent classifier on one fold: gesture and subject from pattern and subject latents."""
+    """Every latent classifier on every fold of one (protocol, measure, split): gesture and subject
+    from pattern and subject latents (one job per measure: the start-up is paid once, not per fold).
+    """
     input:
-        latents=lambda w: disentangle_classify_row(w)["latents"],
+        latents=lambda w: sorted(set(disentangle_classify_rows(w)["latents"])),
     output:
-        predictions="results/disentangle/predictions/{protocol}/{measure}/{split}/fold-{fold}.csv.gz",
+        predictions="results/disentangle/predictions/{protocol}/{measure}/{split}.csv.gz",
     log:
-        "logs/disentangle/classify/{protocol}/{measure}/{split}/fold-{fold}.log",
+        "logs/disentangle/classify/{protocol}/{measure}/{split}.log",
     benchmark:
-        "benchmarks/disentangle/classify/{protocol}/{measure}/{split}/fold-{fold}.tsv"
-    group:
-        "classical"
+        "benchmarks/disentangle/classify/{protocol}/{measure}/{split}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=30,
+        runtime=lambda wc, attempt: 30 * attempt,
     params:
         classifiers={c: DIS["classifier_params"].get(c, {}) for c in DIS["classifiers"]},
-        select_on_test=lambda w: bool(disentangle_classify_row(w)["select_on_test"]),
+        select_on_test=lambda w: bool(
+            disentangle_classify_rows(w)["select_on_test"].iloc[0]
+        ),
         seed=config["seed"],
     script:
         "../../scripts/disentangle_classify.py"

@@ -266,7 +266,7 @@ rule hdcnn_figure_accuracy:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=10,
     params:
-        n_classes={d: hdcnn_n_classes(d) for d in HD["datasets"]},
+        n_classes={d: reader_n_classes(d) for d in HD["datasets"]},
         published_accuracy={w: v["accuracy"] for w, v in HD_PUBLISHED.items()},
     script:
         "../../scripts/hdcnn_figure_accuracy.py"

@@ -1,4 +1,5 @@
-"""Hyser samples on the 16x16 mosaic for the disentanglement study, in one input measure.
+"""Samples on the electrode grid (Hyser's 16x16 mosaic, FlexEMG's 16x4) for the disentanglement
+study, in one input measure.
 
 A measure turns one (samples, channels) sample into per-electrode values (F, channels); each is
 registered on :data:`MEASURES` as ``measure(x, /, *, <its parameters>)``, and
@@ -27,7 +28,7 @@ from ..registry import Registry
 from ..sets import ArraySet
 from ..store import Recording
 
-__all__ = ["MEASURES", "hd_measure", "preprocess_hdemg", "hyser_segment_set", "measure_sample_set", "hyser_sample_set"]
+__all__ = ["MEASURES", "hd_measure", "preprocess_hdemg", "trial_segment_set", "measure_sample_set", "trial_sample_set"]
 
 #: measure name -> ``measure(x, /, **params) -> (F, channels)``
 MEASURES: Registry[Callable[..., np.ndarray]] = Registry("input measure")
@@ -146,18 +147,26 @@ def hd_measure(
     return fn(x, **{k: v for k, v in given.items() if k in wanted})
 
 
-def hyser_segment_set(
+def trial_segment_set(
     recordings: Iterable[Recording],
     segment_s: float = 1.0,
     keep_last_s: float = 0.5,
+    segment_hop_s: float | None = None,
     **preprocess,
 ) -> ArraySet:
-    """Hyser dynamic trials, preprocessed -> ``segments`` (N, samples, channels) in channel order.
+    """Trials, preprocessed -> ``segments`` (N, samples, channels) in channel order.
 
-    Each trial (a 1 s dynamic segment) is preprocessed on its own (:func:`preprocess_hdemg`), cut
-    to ``segment_s`` and its last ``keep_last_s`` seconds kept. Done once for every input measure
-    (:func:`measure_sample_set`): the filtering dominates the cost of a measure.
+    Each trial is preprocessed on its own (:func:`preprocess_hdemg`) and cut into segments of
+    ``segment_s``, of which the last ``keep_last_s`` seconds are kept. ``segment_hop_s=None``: one
+    segment per trial, its first ``segment_s`` (Hyser's dynamic trials are 1 s segments); a number:
+    a segment every ``segment_hop_s`` along the trial (long trials such as FlexEMG's 5 s holds).
+    Done once for every input measure (:func:`measure_sample_set`): the filtering dominates the
+    cost of a measure.
     """
+    if segment_hop_s is not None and segment_hop_s <= 0:
+        raise ConfigError(f"segment_hop_s must be > 0 (or null: one segment per trial), got {segment_hop_s}")
+    if not 0 < keep_last_s <= segment_s:
+        raise ConfigError(f"keep_last_s must be in (0, segment_s = {segment_s}], got {keep_last_s}")
     out, metas, layout, fs = [], [], None, None
     for rec in recordings:
         layout = rec.layout
@@ -169,16 +178,19 @@ def hyser_segment_set(
                     f"subject {rec.subject} session {rec.session} trial {t.trial}: segment of "
                     f"{x.shape[0]} samples is shorter than segment_s={segment_s}s at {fs} Hz"
                 )
-            out.append(x[n_seg - n_keep : n_seg].astype(np.float32))
-            metas.append({"subject": rec.subject, "session": rec.session,
-                          "repetition": int(t.repetition), "trial": int(t.trial),
-                          "label": int(t.label), "base_label": int(t.label), "start": int(t.start)})
+            hop = n_seg if segment_hop_s is None else max(1, int(round(segment_hop_s * fs)))
+            starts = [0] if segment_hop_s is None else range(0, x.shape[0] - n_seg + 1, hop)
+            for k, s0 in enumerate(starts):
+                out.append(x[s0 + n_seg - n_keep : s0 + n_seg].astype(np.float32))
+                metas.append({"subject": rec.subject, "session": rec.session,
+                              "repetition": int(t.repetition), "trial": int(t.trial), "segment": k,
+                              "label": int(t.label), "base_label": int(t.label), "start": int(t.start) + s0})
     if not out:
-        raise ConfigError("no Hyser samples: the recordings have no trials")
+        raise ConfigError("no samples: the recordings have no trials")
     return ArraySet(
         {"segments": np.stack(out)}, pd.DataFrame(metas),
-        {"fs": fs, "segment_s": segment_s, "keep_last_s": keep_last_s, "preprocess": preprocess,
-         "layout_name": layout.name, "layout_grid": np.asarray(layout.grid).tolist(),
+        {"fs": fs, "segment_s": segment_s, "keep_last_s": keep_last_s, "segment_hop_s": segment_hop_s,
+         "preprocess": preprocess, "layout_name": layout.name, "layout_grid": np.asarray(layout.grid).tolist(),
          "layout_pitch_mm": float(layout.pitch_mm)},
     )
 
@@ -193,7 +205,7 @@ def measure_sample_set(
     envelope_points: int = 240,
     stft_window: int = 256,
 ) -> ArraySet:
-    """Segments (:func:`hyser_segment_set`) -> ``samples`` (N, F, rows, cols) of one input measure.
+    """Segments (:func:`trial_segment_set`) -> ``samples`` (N, F, rows, cols) of one input measure.
 
     ``physical_layout=False`` reproduces the source defect of reshaping channel vectors in storage
     order instead of placing them on the physical mosaic.
@@ -219,7 +231,7 @@ def measure_sample_set(
     )
 
 
-def hyser_sample_set(
+def trial_sample_set(
     recordings: Iterable[Recording],
     measure: str = "rms",
     frame: int = 64,
@@ -232,9 +244,9 @@ def hyser_sample_set(
     stft_window: int = 256,
     **preprocess,
 ) -> ArraySet:
-    """Hyser dynamic samples -> ``samples`` (N, F, rows, cols) on the electrode grid: the two steps
-    :func:`hyser_segment_set` and :func:`measure_sample_set` in one call."""
-    segments = hyser_segment_set(recordings, segment_s=segment_s, keep_last_s=keep_last_s, **preprocess)
+    """Trial samples -> ``samples`` (N, F, rows, cols) on the electrode grid: the two steps
+    :func:`trial_segment_set` and :func:`measure_sample_set` in one call."""
+    segments = trial_segment_set(recordings, segment_s=segment_s, keep_last_s=keep_last_s, **preprocess)
     return measure_sample_set(segments, measure, frame=frame, raw_points=raw_points,
                               physical_layout=physical_layout, envelope_window=envelope_window,
                               envelope_points=envelope_points, stft_window=stft_window)

@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["Encoder", "Decoder", "Discriminator", "DisentangleNet"]
+__all__ = ["DECODER_STYLES", "Encoder", "Decoder", "Discriminator", "DisentangleNet"]
 
 
 class Encoder(nn.Module):
@@ -52,11 +52,27 @@ class Encoder(nn.Module):
         return self.net(x)
 
 
-class Decoder(nn.Module):
-    """ConvTranspose2d(k3, s2, p1, output_padding 1) stages, each doubling H, W, then a 1x1 conv.
+#: decoder stage styles (``DisentangleNet(decoder=...)``)
+DECODER_STYLES = ("transpose", "upsample")
 
-    Hidden stages use BatchNorm + LeakyReLU; the last stage (to F channels) uses Tanh, as in
-    the source; the final 1x1 conv lets the output leave Tanh's [-1, 1] range.
+
+def _upsample_stage(c_in: int, c_out: int) -> list[nn.Module]:
+    """Nearest x2 upsample, reflection pad 1, Conv2d k3: doubles H, W without the checkerboard
+    pattern a strided transposed convolution can leave."""
+    return [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(c_in, c_out, 3)]
+
+
+def _transpose_stage(c_in: int, c_out: int) -> list[nn.Module]:
+    return [nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)]
+
+
+class Decoder(nn.Module):
+    """Stages that each double H, W, then a 1x1 conv.
+
+    ``style="transpose"`` (the source's main decoder): ConvTranspose2d(k3, s2, p1, output padding 1)
+    stages. ``style="upsample"`` (the spec's alternative): nearest upsample + reflection pad +
+    Conv2d(k3) stages. Hidden stages use BatchNorm + LeakyReLU; the last stage (to F channels) uses
+    Tanh, as in the source; the final 1x1 conv lets the output leave Tanh's [-1, 1] range.
 
     Parameters
     ----------
@@ -68,26 +84,24 @@ class Decoder(nn.Module):
         F.
     slope : float
         LeakyReLU slope of the hidden stages (the source used PyTorch's default 0.01).
+    style : str
+        ``transpose`` or ``upsample``.
     """
 
     def __init__(
-        self, in_channels: int, channels: Sequence[int], out_channels: int, slope: float = 0.01
+        self, in_channels: int, channels: Sequence[int], out_channels: int, slope: float = 0.01,
+        style: str = "transpose",
     ) -> None:
         super().__init__()
+        if style not in DECODER_STYLES:
+            raise ValueError(f"Decoder: style must be one of {DECODER_STYLES}, got {style!r}")
+        stage = _transpose_stage if style == "transpose" else _upsample_stage
         layers: list[nn.Module] = []
         c_in = in_channels
         for c in channels:
-            layers += [
-                nn.ConvTranspose2d(c_in, int(c), 3, stride=2, padding=1, output_padding=1),
-                nn.BatchNorm2d(int(c)),
-                nn.LeakyReLU(slope),
-            ]
+            layers += [*stage(c_in, int(c)), nn.BatchNorm2d(int(c)), nn.LeakyReLU(slope)]
             c_in = int(c)
-        layers += [
-            nn.ConvTranspose2d(c_in, out_channels, 3, stride=2, padding=1, output_padding=1),
-            nn.Tanh(),
-            nn.Conv2d(out_channels, out_channels, 1),
-        ]
+        layers += [*stage(c_in, out_channels), nn.Tanh(), nn.Conv2d(out_channels, out_channels, 1)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -121,7 +135,8 @@ class DisentangleNet(nn.Module):
     Parameters
     ----------
     input_shape : tuple of int
-        ``(F, H, W)``; H and W must be divisible by ``2 ** len(encoder_channels)`` (16 x 16 -> 2 x 2).
+        ``(F, H, W)``; H and W must be divisible by ``2 ** len(encoder_channels)`` (16 x 16 -> 2 x 2
+        with three blocks; a 16 x 4 grid takes two).
     n_classes : int, optional
         Ignored (the model has no classifier); accepted so the model registry can build it.
     encoder_channels : sequence of int
@@ -135,6 +150,8 @@ class DisentangleNet(nn.Module):
         Encoder dropout (published 0.1).
     encoder_slope, decoder_slope : float
         LeakyReLU slopes (0.2 published; 0.01 = the source decoder's PyTorch default).
+    decoder : str
+        Decoder stage style: ``transpose`` (published) or ``upsample`` (:class:`Decoder`).
     """
 
     def __init__(
@@ -147,6 +164,7 @@ class DisentangleNet(nn.Module):
         dropout: float = 0.1,
         encoder_slope: float = 0.2,
         decoder_slope: float = 0.01,
+        decoder: str = "transpose",
     ) -> None:
         super().__init__()
         shape = tuple(int(v) for v in input_shape)
@@ -168,7 +186,7 @@ class DisentangleNet(nn.Module):
         self.latent_dim = math.prod(self.latent_shape)
         self.encoder_p = Encoder(f, encoder_channels, dropout, encoder_slope)
         self.encoder_s = Encoder(f, encoder_channels, dropout, encoder_slope)
-        self.decoder = Decoder(2 * z, decoder_channels, f, decoder_slope)
+        self.decoder = Decoder(2 * z, decoder_channels, f, decoder_slope, style=decoder)
         self.discriminator = Discriminator(f * h * w, disc_hidden)
 
     def generator_parameters(self) -> list[nn.Parameter]:
