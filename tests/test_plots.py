@@ -172,3 +172,23 @@ def test_embedding_and_signed_p_panels(tmp_path):
     out = tmp_path / "p.png"
     plots.plot_signed_p_panels([("knn: paired", m), ("knn: source", m)], out, ncols=2)
     assert out.stat().st_size > 0 and not (tmp_path / "bad.png").exists()
+
+
+def test_bar_panels_reference_keyed_by_panel(tmp_path, monkeypatch):
+    """A reference keyed by the first panel column marks only that panel (the published ICE Lab
+    accuracies do not belong on the CSL panel); chance may differ per panel."""
+    rows = [{"dataset": d, "width": w, "split": s, "subject": f, "value": 0.5 + 0.1 * f}
+            for d in ("icelab", "csl") for w in ("width 0.2", "width 0.4") for s in ("sample", "subject")
+            for f in (0, 1)]
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, out: figures.append(fig))
+    plots.plot_grouped_bar_panels(pd.DataFrame(rows), tmp_path / "bars.png", panel_cols=["dataset"],
+                                  group_col="width", hue_col="split", chance={"icelab": 1 / 7, "csl": 1 / 5},
+                                  reference={"icelab": {"width 0.2": 0.973, "width 0.4": 0.979}})
+    axes = {ax.get_title(): ax for ax in figures[0].axes if ax.get_title()}
+    markers = {t: [ln for ln in ax.get_lines() if ln.get_marker() == "D"] for t, ax in axes.items()}
+    assert len(markers["dataset icelab"]) == 1 and list(markers["dataset icelab"][0].get_ydata()) == [0.973, 0.979]
+    assert markers["dataset csl"] == []
+    chance = {t: [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"] for t, ax in axes.items()}
+    assert chance == {"dataset icelab": [pytest.approx(1 / 7)], "dataset csl": [pytest.approx(1 / 5)]}
+    plt.close("all")

@@ -589,7 +589,8 @@ def plot_grouped_bar_panels(
     ``chance``: one value for every panel, or a dict keyed by the group value (drawn over that
     group) or, where the first panel column's value is a key, by that value.
     ``reference``: values keyed by group (e.g. the published accuracy per width), drawn as a red
-    marker beside each group's bars in every panel, labelled ``reference_label``.
+    marker beside each group's bars in every panel, labelled ``reference_label``; or a dict of
+    such dicts keyed by the first panel column's value (only those panels get markers).
     """
     _require(table, [*panel_cols, group_col, hue_col, unit_col, "value"], "bar-panel table")
     if table.empty:
@@ -608,8 +609,11 @@ def plot_grouped_bar_panels(
                     ax.hlines(panel_chance[group], g - 0.45, g + 0.45, colors="grey", linestyles="--", lw=1)
         elif panel_chance is not None:
             ax.axhline(panel_chance, color="grey", ls="--", lw=1)
-        if reference:
-            marks = [(g, reference[group]) for g, group in enumerate(_order(rows[group_col])) if group in reference]
+        panel_reference = (reference.get(key[0]) if isinstance(reference, dict) and key
+                           and isinstance(reference.get(key[0]), dict) else reference)
+        if panel_reference:
+            marks = [(g, panel_reference[group]) for g, group in enumerate(_order(rows[group_col]))
+                     if group in panel_reference]
             if marks:
                 xs, ys = zip(*marks)
                 ax.plot(np.asarray(xs) + 0.47, ys, "D", color="tab:red", ms=6, ls="none", label=reference_label)
