@@ -1,18 +1,32 @@
-"""Rule crossuser_predict: a trained model's predictions of the fold's test windows, per test variant."""
+"""Rule crossuser_predict: a trained model's predictions of the fold's test windows, per test variant
+and test-time normalisation (none, or RunningNorm reset for each test user)."""
 from myoflow.estimators import load_estimator, predict_fold, write_predictions
 from myoflow.logutil import log_to_file
+from myoflow.running_norm import fit_population_stats, running_norm_inputs
 from myoflow.seeding import set_torch_threads
 from myoflow.sets import read_set
-from myoflow.splits import read_fold_table
+from myoflow.splits import read_fold_table, select
 
 log = log_to_file(snakemake.log[0])
 est = load_estimator(snakemake.input.model)  # loads torch only for a torch model
 set_torch_threads(snakemake.threads)  # prediction is deterministic; fix the thread count
 folds = read_fold_table(snakemake.input.folds)
+fold = int(snakemake.wildcards.fold)
 array = "windows" if snakemake.params.input_kind == "windows" else "features"
+norms = snakemake.params.norms
+population = None
+if set(norms) - {"none"}:
+    train = read_set(snakemake.input.train_data, arrays=[array])
+    rows = select(train.meta, folds, fold, "train")
+    population = fit_population_stats(train.arrays[array][rows], axis=1)
+    log.info("RunningNorm population statistics from %d training windows", int(rows.sum()))
 for variant in snakemake.params.test_variants:
     data = read_set(snakemake.input[f"data_{variant}"])
-    log.info("test variant %s", variant)
-    table = predict_fold(est, data.arrays[array], data.meta["label"].to_numpy(), data.meta, folds,
-                         int(snakemake.wildcards.fold), log)
-    write_predictions(snakemake.output[variant], table)
+    X, y = data.arrays[array], data.meta["label"].to_numpy()
+    test = select(data.meta, folds, fold, "test")
+    for norm in norms:
+        log.info("test variant %s, norm %s", variant, norm)
+        inputs = X if norm == "none" else running_norm_inputs(
+            X, data.meta, population, test, mode=norm, **snakemake.params.running_norm)
+        table = predict_fold(est, inputs, y, data.meta, folds, fold, log)
+        write_predictions(snakemake.output[f"{variant}__{norm}"], table)

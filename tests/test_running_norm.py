@@ -376,3 +376,56 @@ def test_invalid_settings_raise_config_error(kwargs, value, expected):
         assert isinstance(info.value, ValueError)
         msg = str(info.value)
         assert value in msg and expected in msg, msg
+
+
+def test_running_norm_recovers_accuracy_lost_to_gain_and_offset():
+    """Test users whose features carry a per-channel gain and offset (another placement, skin,
+    amplifier): an LDA trained on the population loses accuracy on them; RunningNorm from the
+    training statistics, reset per user, gets it back (cumulative and EMA)."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from myoflow.running_norm import fit_population_stats, running_norm_inputs
+
+    rng = np.random.default_rng(3)
+    n_classes, n_feat, reps, per_trial = 5, 8, 4, 20
+    patterns = rng.normal(0, 1.0, (n_classes, n_feat))
+
+    def user(subject, gain, offset):
+        rows, X = [], []
+        for rep in range(reps):
+            for c in range(n_classes):  # gestures in turn, as recorded
+                trial = rep * n_classes + c
+                X.append(gain * (patterns[c] + rng.normal(0, 0.6, (per_trial, n_feat))) + offset)
+                rows += [{"subject": subject, "session": 1, "trial": trial, "start": trial * per_trial + k,
+                          "label": c} for k in range(per_trial)]
+        return np.concatenate(X), pd.DataFrame(rows)
+
+    train = [user(s, 1.0, 0.0) for s in range(6)]
+    test = [user(10 + s, rng.uniform(0.3, 3.0, n_feat), rng.normal(0, 4.0, n_feat)) for s in range(4)]
+    X_tr = np.concatenate([x for x, _ in train])
+    y_tr = pd.concat([m for _, m in train])["label"].to_numpy()
+    X_te = np.concatenate([x for x, _ in test])
+    meta = pd.concat([m for _, m in test], ignore_index=True)
+    model = make_pipeline(StandardScaler(), LinearDiscriminantAnalysis()).fit(X_tr, y_tr)
+    stats = fit_population_stats(X_tr, axis=1)
+
+    def score(X):
+        per_user = [balanced_accuracy_score(meta["label"][meta.subject == s], model.predict(X[meta.subject == s]))
+                    for s in meta.subject.unique()]
+        return float(np.mean(per_user))
+
+    every = np.ones(len(meta), dtype=bool)
+    plain = score(X_te)
+    cumulative = score(running_norm_inputs(X_te, meta, stats, every, mode="cumulative", prior_count=20))
+    ema = score(running_norm_inputs(X_te, meta, stats, every, mode="ema", tau=100))
+    assert score(X_tr[: len(X_te)] * 1.0) > 0.9  # the population itself is easy
+    assert plain < 0.8, plain
+    assert cumulative > plain + 0.1 and ema > plain + 0.1, (plain, cumulative, ema)
+    # only the masked rows change: the others are passed through (cast to float32)
+    half = every.copy()
+    half[meta.subject.to_numpy() != 10] = False
+    mixed = running_norm_inputs(X_te, meta, stats, half, mode="ema", tau=100)
+    np.testing.assert_array_equal(mixed[~half], X_te[~half].astype(np.float32))

@@ -36,6 +36,21 @@ def test_crossuser_sheet_has_one_row_per_prediction_job_and_every_grid_column():
     # every trained model is tested on every variant
     for _, rows in sheet.groupby("model_file"):
         assert sorted(rows["test_variant"]) == ["raw", "standard"]
+    assert set(sheet["norm"]) == {"none"}
+
+
+def test_crossuser_sheet_scores_each_model_with_each_norm():
+    sheet = crossuser_sheet({**CU, "norms": ["none", "cumulative", "ema"]}, "epn612", n_within_folds=3)
+    assert len(sheet) == 3 * (2 * 2 * 2 + 2 * 3 * 2) and sheet["predictions"].is_unique
+    for _, rows in sheet.groupby(["model_file", "test_variant"]):
+        assert sorted(rows["norm"]) == ["cumulative", "ema", "none"]
+    one = sheet[(sheet.model == "MHCNN") & (sheet.train_variant == "raw") & (sheet.test_variant == "raw")]
+    # the unnormalised predictions keep their path; each RunningNorm mode has its own folder
+    assert dict(zip(one["norm"], one["predictions"])) == {
+        "none": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/fold-0.csv.gz",
+        "cumulative": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/cumulative-norm/fold-0.csv.gz",
+        "ema": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/ema-norm/fold-0.csv.gz",
+    }
 
 
 def test_crossuser_sheet_rejects_a_model_input_not_among_the_feature_groups():

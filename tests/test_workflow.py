@@ -121,6 +121,7 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     assert set(cu["model"]) == {"LDA", "MHCNN"}
     assert set(cu["protocol"]) == {"crossuser", "within_user"}
     assert set(cu["test_variant"]) == {"raw", "standard"} and set(cu["train_variant"]) == {"raw"}
+    assert set(cu["norm"]) == {"none", "cumulative", "ema"}  # each model scored with and without RunningNorm
     dis = pd.read_csv(results / "disentangle" / "scores.csv")
     assert set(dis["measure"]) == {"rms", "td"}
     assert set(dis["classifier"]) == {"knn", "svm", "rf", "ann"} and set(dis["latent"]) == {"pattern", "subject"}

@@ -74,6 +74,7 @@ __all__ = [
     "RunningNorm",
     "apply_running_norm",
     "fit_population_stats",
+    "running_norm_inputs",
     "validate_params",
 ]
 
@@ -507,4 +508,40 @@ def apply_running_norm(
     for idx in np.split(perm, bounds):
         rn.reset()  # a new user starts again from the population
         out[idx] = rn.transform_stream(X[idx])
+    return out
+
+
+#: metadata columns that give the recording order within a user, primary key first
+ORDER_COLUMNS = ("session", "trial", "start")
+
+
+def running_norm_inputs(
+    X: np.ndarray,
+    meta,
+    stats: PopulationStats | tuple[np.ndarray, np.ndarray],
+    rows: np.ndarray,
+    mode: str = "cumulative",
+    tau: float = DEFAULT_TAU,
+    prior_count: float = DEFAULT_PRIOR_COUNT,
+    update: str = "before",
+    batch_size: int = 1,
+) -> np.ndarray:
+    """A model's test inputs under RunningNorm: ``X`` (float32) with the ``rows`` (a boolean mask,
+    the test users' windows) normalised per user in recording order, back in population units.
+
+    ``rescale=True`` maps each user's running z-scores onto the training population's mean and
+    variance, so a model trained on unnormalised inputs (MHCNN on raw windows, a standardising
+    LDA pipeline) needs no change: with the population statistics it is the identity. The order
+    within a user is ``meta``'s (session, trial, start) where those columns exist. Channels are
+    axis 1 (``(N, C, T)`` windows, ``(N, F)`` features).
+    """
+    rows = np.asarray(rows, dtype=bool)
+    out = np.asarray(X, dtype=np.float32).copy()
+    if not rows.any():
+        return out
+    sub = meta[rows]
+    order = [sub[c].to_numpy() for c in ORDER_COLUMNS if c in sub.columns] or None
+    out[rows] = apply_running_norm(out[rows], sub["subject"].to_numpy(), order=order, stats=stats, mode=mode,
+                                   tau=tau, prior_count=prior_count, update=update, batch_size=batch_size,
+                                   axis=1, rescale=True, dtype=np.float32)
     return out

@@ -69,13 +69,21 @@ def crossuser_test_variants(cu: Mapping) -> list[str]:
     return list(cu.get("test_variants") or cu["variants"])
 
 
+def crossuser_predictions_path(protocol: str, train_variant: str, model: str, test_variant: str, norm: str,
+                               fold: int) -> str:
+    """Predictions of one model on one test variant under one test-time normalisation."""
+    stem = f"results/crossuser/predictions/{protocol}/{train_variant}/{model}/test-{test_variant}"
+    return f"{stem}/fold-{fold}.csv.gz" if norm == "none" else f"{stem}/{norm}-norm/fold-{fold}.csv.gz"
+
+
 def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFrame:
-    """One row per (protocol, train variant, model, fold, test variant) prediction job.
+    """One row per (protocol, train variant, model, fold, test variant, norm) prediction.
 
     Every model of ``crossuser.models`` trains once on the fixed user split (protocol
     ``crossuser``, fold 0); the models named in ``crossuser.within_user.models`` also train one
     model per test user (protocol ``within_user``). Each model trained on a variant is tested on
-    every variant of ``crossuser.test_variants`` (default: every configured variant).
+    every variant of ``crossuser.test_variants`` (default: every configured variant), under each
+    test-time normalisation of ``crossuser.norms`` (``none``, RunningNorm ``cumulative`` / ``ema``).
     """
     models = cu["models"]
     for key, names in (("crossuser.within_user.models", cu["within_user"]["models"]),):
@@ -90,6 +98,7 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
                 f"crossuser.feature_groups {sorted(groups)} (or use 'windows')"
             )
     test_variants = crossuser_test_variants(cu)
+    norms = list(cu.get("norms") or ["none"])
     rows = []
     jobs = [("crossuser", name, [0]) for name in models]
     jobs += [("within_user", name, list(range(n_within_folds))) for name in cu["within_user"]["models"]]
@@ -99,16 +108,17 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
             for fold in folds:
                 model_file = f"results/crossuser/models/{protocol}/{train_variant}/{name}/fold-{fold}.model"
                 for test_variant in test_variants:
-                    rows.append({
-                        **_grid_row(study="crossuser", dataset=dataset, protocol=protocol,
-                                    train_variant=train_variant, test_variant=test_variant,
-                                    features=m["input"], model=name, loss=crossuser_model_loss(m),
-                                    norm="none", fold=fold),
-                        "estimator": m["estimator"],
-                        "model_file": model_file,
-                        "predictions": f"results/crossuser/predictions/{protocol}/{train_variant}/{name}/"
-                                       f"test-{test_variant}/fold-{fold}.csv.gz",
-                    })
+                    for norm in norms:
+                        rows.append({
+                            **_grid_row(study="crossuser", dataset=dataset, protocol=protocol,
+                                        train_variant=train_variant, test_variant=test_variant,
+                                        features=m["input"], model=name, loss=crossuser_model_loss(m),
+                                        norm=norm, fold=fold),
+                            "estimator": m["estimator"],
+                            "model_file": model_file,
+                            "predictions": crossuser_predictions_path(protocol, train_variant, name,
+                                                                      test_variant, norm, fold),
+                        })
     return pd.DataFrame(rows)
 
 

@@ -133,10 +133,12 @@ rule crossuser_train:
 
 
 rule crossuser_predict:
-    """Predict the fold's test windows of every test variant with one trained model.
+    """Predict the fold's test windows of every test variant with one trained model, with each
+    test-time normalisation (none; RunningNorm from the training users' statistics, reset per test
+    user).
 
-    One job per trained model (not per test variant): a process start costs more than the
-    prediction. Inputs and outputs are named by test variant.
+    One job per trained model (not per test variant or norm): a process start costs more than the
+    prediction. Inputs are named by test variant, outputs by test variant and norm.
     """
     input:
         unpack(
@@ -146,8 +148,11 @@ rule crossuser_predict:
         ),
     output:
         **{
-            variant: f"results/crossuser/predictions/{{protocol}}/{{train_variant}}/{{model}}/test-{variant}/fold-{{fold}}.csv.gz"
+            f"{variant}__{norm}": runsheets.crossuser_predictions_path(
+                "{protocol}", "{train_variant}", "{model}", variant, norm, "{fold}"
+            )
             for variant in CU_TEST_VARIANTS
+            for norm in CU["norms"]
         },
     log:
         "logs/crossuser/predict/{protocol}/{train_variant}/{model}/fold-{fold}.log",
@@ -160,6 +165,8 @@ rule crossuser_predict:
     params:
         input_kind=lambda w: CU["models"][w.model]["input"],
         test_variants=CU_TEST_VARIANTS,
+        norms=CU["norms"],
+        running_norm=CU["running_norm"],
     script:
         "../../scripts/crossuser_predict.py"
 
