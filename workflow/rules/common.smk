@@ -281,7 +281,8 @@ CU_TEST_VARIANTS = runsheets.crossuser_test_variants(CU)
 
 def crossuser_predict_inputs(protocol, train_variant, model, fold):
     """Named inputs of one prediction job: the model, the fold table, one data file per test
-    variant and the training data (RunningNorm starts from the training users' statistics)."""
+    variant and the training data (RunningNorm starts from the training users' statistics).
+    """
     return {
         "model": f"results/crossuser/models/{protocol}/{train_variant}/{model}/fold-{fold}.model",
         "folds": f"results/crossuser/folds/{protocol}.csv",
