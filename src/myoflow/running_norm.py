@@ -536,7 +536,7 @@ def running_norm_inputs(
     axis 1 (``(N, C, T)`` windows, ``(N, F)`` features).
     """
     rows = np.asarray(rows, dtype=bool)
-    out = np.asarray(X, dtype=np.float32).copy()
+    out = np.array(X, dtype=np.float32)  # one copy, whatever X's dtype
     if not rows.any():
         return out
     sub = meta[rows]

@@ -125,17 +125,13 @@ def cross_session(subjects: Sequence[int], pairs: Sequence[tuple[int, int]]) -> 
 
 def within_session_kfold(subjects: Sequence[int], session: int, repetitions: Sequence[int], k: int,
                          first_fold: int = 0) -> pd.DataFrame:
-    """K-fold over whole repetitions of one session: fold ``first_fold + i`` holds out the i-th
-    group of (consecutive) repetitions of every subject, the others of that session train."""
-    reps = sorted(int(r) for r in repetitions)
-    if not 2 <= k <= len(reps):
-        raise ConfigError(f"session {session}: a within-session K-fold needs 2 <= k <= {len(reps)} "
-                          f"repetitions, got k={k}")
-    rows = []
-    for i, held_out in enumerate(np.array_split(np.array(reps), k)):
-        rows += _rows(first_fold + i, "train", subjects, int(session), reps=[r for r in reps if r not in set(held_out)])
-        rows += _rows(first_fold + i, "test", subjects, int(session), reps=held_out)
-    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+    """:func:`repetition_kfold` restricted to one session: fold ``first_fold + i`` holds out the
+    i-th group of (consecutive) repetitions of every subject, the others of that session train."""
+    try:
+        table = repetition_kfold(subjects, repetitions, k)
+    except ConfigError as err:
+        raise ConfigError(f"session {session}: {err}") from None
+    return table.assign(session=int(session), fold=table["fold"] + int(first_fold))
 
 
 def repetition_kfold(subjects: Sequence[int], repetitions: Sequence[int], k: int) -> pd.DataFrame:
