@@ -524,3 +524,28 @@ def test_grl_without_a_user_head_is_refused_by_the_estimator():
     X = np.random.default_rng(0).standard_normal((20, 8, 40)).astype(np.float32)
     with pytest.raises(ConfigError, match="'grl' needs a model with a user head"):
         TorchClassifier(model="mhcnn", loss="grl", max_epochs=1, device="cpu").fit(X, np.arange(20) % 2)
+
+
+def test_class_weights_reweight_every_loss_as_the_source_weighted_ce():
+    """With class weights, ``ce`` is PyTorch's weighted mean (sum w_y CE / sum w_y) and every
+    loss takes them (the estimator passes them to any loss); uniform weights change nothing."""
+    import torch.nn.functional as F
+
+    from myoflow.losses import LOSSES, make_loss
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(16, 5), torch.randint(0, 5, (16,))
+    emb, users = torch.randn(16, 8), torch.arange(16) % 4
+    w = torch.tensor([0.2, 1.0, 2.0, 3.0, 0.5])
+    per = F.cross_entropy(logits, labels, reduction="none")
+    expected = (per * w[labels]).sum() / w[labels].sum()
+    torch.testing.assert_close(make_loss("ce")(logits, labels, class_weight=w), expected)
+    head = torch.nn.Linear(8, 4)
+    for name in LOSSES.names():
+        fn = make_loss(name)
+        extra = {"user_head": head} if name == "grl" else {}
+        plain = fn(logits, labels, emb, users, **extra)
+        uniform = fn(logits, labels, emb, users, class_weight=torch.ones(5), **extra)
+        torch.testing.assert_close(plain, uniform, msg=f"{name}: uniform weights changed the loss")
+        weighted = fn(logits, labels, emb, users, class_weight=w, **extra)
+        assert not torch.isclose(weighted, plain), f"{name}: class weights had no effect"

@@ -5,7 +5,10 @@ scalar tensor`` registered on :data:`LOSSES`; its keyword-only parameters are co
 checked by :func:`make_loss`. ``users`` are integer user codes of the batch (None when the
 estimator was fitted without ``groups``). A loss that declares a keyword-only ``epoch`` receives
 the current 0-based epoch from :class:`~myoflow.torch_estimator.TorchClassifier` (for weight
-ramps); a loss that declares ``user_head`` receives the model's user-classification head (``grl``).
+ramps); a loss that declares ``user_head`` receives the model's user-classification head (``grl``);
+``class_weight`` is a per-class weight tensor (indexed by class index) or None, from the
+estimator's ``class_weight="balanced"`` (the source passed ``compute_class_weight("balanced")``
+weights to the CE of its LSTM, MLP and per-subject models), multiplying each sample's CE.
 Add one with ``@LOSSES.register("name")``.
 
 The losses follow the study's source code (A. Hariri, "EPN612_Cross_User", ``models.py`` loss
@@ -44,6 +47,7 @@ from .registry import Registry
 __all__ = [
     "LOSSES",
     "LossFn",
+    "PER_STEP_RAMP",
     "make_loss",
     "ce_loss",
     "rest_loss",
@@ -69,7 +73,10 @@ LossFn = Callable[..., torch.Tensor]
 LOSSES: Registry[LossFn] = Registry("loss")
 
 #: what the estimator passes on every call: never config values
-CALL_ARGUMENTS = frozenset({"logits", "labels", "embeddings", "users", "epoch", "user_head"})
+CALL_ARGUMENTS = frozenset({"logits", "labels", "embeddings", "users", "epoch", "user_head", "class_weight"})
+
+#: losses whose ``epoch`` is fractional (epoch + batch / batches): the source ramps them per step
+PER_STEP_RAMP = frozenset({"grl"})
 
 
 def make_loss(name: str, **params: Any) -> LossFn:
@@ -102,8 +109,17 @@ def make_loss(name: str, **params: Any) -> LossFn:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _per_sample_ce(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    return F.cross_entropy(logits, labels, reduction="none", label_smoothing=label_smoothing)
+def _per_sample_ce(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float,
+                   class_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-sample CE, each multiplied by its class's weight when ``class_weight`` is given."""
+    return F.cross_entropy(logits, labels, weight=class_weight, reduction="none", label_smoothing=label_smoothing)
+
+
+def _ce(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float,
+        class_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean CE; with ``class_weight`` PyTorch's weighted mean ``sum w_y CE / sum w_y`` (the source's
+    ``nn.CrossEntropyLoss(weight=weights)``)."""
+    return F.cross_entropy(logits, labels, weight=class_weight, label_smoothing=label_smoothing)
 
 
 def _population_std(x: torch.Tensor) -> torch.Tensor:
@@ -158,12 +174,13 @@ def ce_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Base cross-entropy, mean over the batch (embeddings and users unused); ``base`` is its study name.
 
     Source: ``models.py`` ``BaseLoss`` (``nn.CrossEntropyLoss(weight=None)``).
     """
-    return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    return _ce(logits, labels, label_smoothing, class_weight)
 
 
 # the study calls it "base"; the same function under both names, so configs may use either
@@ -181,6 +198,7 @@ def rest_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     alpha1: float = 1.0,
     alpha2: float = 1.0,
     rest_label: int = 0,
@@ -195,7 +213,7 @@ def rest_loss(
     Source: ``models.py`` ``RestLoss`` (latest defaults ``alpha1=1.0, alpha2=1.0``; earlier
     versions defaulted to 0.25 / 0.5 but the scripts passed 1.0 / 1.0).
     """
-    per = _per_sample_ce(logits, labels, label_smoothing)
+    per = _per_sample_ce(logits, labels, label_smoothing, class_weight)
     pred = logits.detach().argmax(dim=1)
     wrong_active = (pred != labels) & (pred != rest_label)
     false_activation = (labels == rest_label) & (pred != rest_label)
@@ -211,6 +229,7 @@ def act_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     alpha1: float = 1.0,
     alpha2: float = 0.1,
     rest_label: int = 0,
@@ -223,7 +242,7 @@ def act_loss(
 
     Source: ``models.py`` ``ActiveLoss`` (defaults ``alpha1=1.0, alpha2=0.1``).
     """
-    per = _per_sample_ce(logits, labels, label_smoothing)
+    per = _per_sample_ce(logits, labels, label_smoothing, class_weight)
     pred = logits.detach().argmax(dim=1)
     involved = (labels != rest_label) | (pred != rest_label)
     is_rest = labels == rest_label
@@ -239,6 +258,7 @@ def cvar_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     alpha: float = 0.3,
     rounding: str = "floor",
 ) -> torch.Tensor:
@@ -254,7 +274,7 @@ def cvar_loss(
         raise ValueError(f"cvar alpha must be in (0, 1], got {alpha}")
     if rounding not in ("floor", "ceil"):
         raise ValueError(f"cvar rounding must be 'floor' or 'ceil', got {rounding!r}")
-    per_sample = _per_sample_ce(logits, labels, label_smoothing)
+    per_sample = _per_sample_ce(logits, labels, label_smoothing, class_weight)
     share = alpha * per_sample.numel()
     k = max(1, math.ceil(share) if rounding == "ceil" else int(share))
     return per_sample.topk(k).values.mean()
@@ -271,6 +291,7 @@ def std_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     alpha: float = 1.0,
 ) -> torch.Tensor:
     """Class-balanced cross-entropy plus the spread of the per-sample cross-entropy.
@@ -280,7 +301,7 @@ def std_loss(
 
     Source: ``models.py`` ``STDLoss`` with ``_balanced_mean`` (``alpha=1.0``).
     """
-    per = _per_sample_ce(logits, labels, label_smoothing)
+    per = _per_sample_ce(logits, labels, label_smoothing, class_weight)
     class_means, _, _ = _group_means(per, labels)
     return class_means.mean() + alpha * _population_std(per)
 
@@ -293,6 +314,7 @@ def sbj_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     std_weight: float = 1.0,
 ) -> torch.Tensor:
     """Mean plus standard deviation of the per-user cross-entropy.
@@ -305,7 +327,7 @@ def sbj_loss(
     ``std_weight=0``).
     """
     users = _need(users, "users", "sbj", _NEED_USERS)
-    per = _per_sample_ce(logits, labels, label_smoothing)
+    per = _per_sample_ce(logits, labels, label_smoothing, class_weight)
     per_user, _, _ = _group_means(per, users)
     return per_user.mean() + std_weight * _population_std(per_user)
 
@@ -321,6 +343,7 @@ def proto_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     lambda_proto: float = 0.5,
     normalize: bool = True,
 ) -> torch.Tensor:
@@ -335,7 +358,7 @@ def proto_loss(
     """
     emb = _need(embeddings, "embeddings", "proto", _NEED_EMB)
     z = F.normalize(emb, dim=1) if normalize else emb
-    ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    ce = _ce(logits, labels, label_smoothing, class_weight)
     return (1.0 - lambda_proto) * ce + lambda_proto * _compactness(z, labels)
 
 
@@ -347,6 +370,7 @@ def ova_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     lambda_proto: float = 0.5,
     normalize: bool = True,
 ) -> torch.Tensor:
@@ -361,7 +385,7 @@ def ova_loss(
     """
     emb = _need(embeddings, "embeddings", "1va", _NEED_EMB)
     z = F.normalize(emb, dim=1) if normalize else emb
-    ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    ce = _ce(logits, labels, label_smoothing, class_weight)
     means, counts, inverse = _group_means(z, labels)
     if len(counts) < 2:
         proto = _compactness(z, labels)
@@ -379,6 +403,7 @@ def ang_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     temperature: float = 0.07,
     normalize: bool = True,
     rest_label: int = 0,
@@ -401,7 +426,7 @@ def ang_loss(
     """
     emb = _need(embeddings, "embeddings", "ang", _NEED_EMB)
     z = F.normalize(emb, dim=1) if normalize else emb
-    ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    ce = _ce(logits, labels, label_smoothing, class_weight)
 
     angle = z.sum() * 0.0
     classes = torch.unique(labels)
@@ -520,6 +545,7 @@ def trp_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     margin: float = 0.5,
     w_hard: float = 1.0,
     w_soft: float = 0.0,
@@ -543,7 +569,7 @@ def trp_loss(
     emb = _need(embeddings, "embeddings", "trp", _NEED_EMB)
     users = _need(users, "users", "trp", _NEED_USERS)
     alpha = triplet_weight(epoch, alpha_start=alpha_start, alpha_end=alpha_end, warmup_epochs=warmup_epochs, ramp=ramp)
-    ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    ce = _ce(logits, labels, label_smoothing, class_weight)
     tri = batch_hard_triplet(emb, labels, users, margin=margin, w_hard=w_hard, w_soft=w_soft)
     return (1.0 - alpha) * ce + alpha * tri
 
@@ -594,6 +620,7 @@ def grl_loss(
     users: torch.Tensor | None = None,
     *,
     label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
     grl_weight: float = 1.0,
     ramp_epochs: float = 50,
     epoch: float | None = None,
@@ -626,7 +653,7 @@ def grl_loss(
     if user_logits.shape[0] != len(users) or int(users.max()) >= user_logits.shape[1] or int(users.min()) < 0:
         raise ValueError(f"grl: user codes must lie in 0..{user_logits.shape[1] - 1} (the user head's outputs), "
                          f"got {int(users.min())}..{int(users.max())}")
-    ce = F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    ce = _ce(logits, labels, label_smoothing, class_weight)
     if user_logits.dtype in (torch.float16, torch.bfloat16):
         user_logits = user_logits.float()  # a head run under autocast: the CE in full precision
     return ce + grl_weight * F.cross_entropy(user_logits, users)

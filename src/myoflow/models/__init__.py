@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from myoflow.models.crossuser import CNN, LSTM, MHCNN, MLP
+from myoflow.models.crossuser import CNN, LSTM, MHCNN, MHCNN_GRL, MLP
 from myoflow.models.disentangle import DisentangleNet
 from myoflow.models.latent import LatentANN, LatentCNN, LatentLSTM
 from myoflow.models.mobilenetv2 import MobileNetV2, count_params_and_macs
@@ -22,6 +22,7 @@ __all__ = [
     "model_params",
     "count_params_and_macs",
     "MHCNN",
+    "MHCNN_GRL",
     "CNN",
     "LSTM",
     "MLP",
@@ -35,6 +36,7 @@ __all__ = [
 #: lower-case name -> class; every class takes ``(input_shape, n_classes, **params)``.
 MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
 MODELS.register("mhcnn", MHCNN)
+MODELS.register("mhcnn_grl", MHCNN_GRL)
 MODELS.register("cnn", CNN)
 MODELS.register("lstm", LSTM)
 MODELS.register("mlp", MLP)

@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["MHCNN", "CNN", "LSTM", "MLP"]
+__all__ = ["MHCNN", "MHCNN_GRL", "CNN", "LSTM", "MLP"]
 
 
 def _kaiming_init(module: nn.Module) -> None:
@@ -137,6 +137,33 @@ class MHCNN(_CrossUserModel):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         h = torch.cat([head(x) for head in self.heads], dim=1)
         return self.mix(h).mean(dim=-1)  # global average pool over time
+
+
+class MHCNN_GRL(MHCNN):
+    """MHCNN with a user head over the training users, for domain-adversarial training (loss ``grl``).
+
+    ``user_head = Linear(embed_dim -> n_users)`` sits on the embedding beside the gesture
+    classifier. It does not reverse gradients itself: the ``grl`` loss passes the embedding through
+    the gradient-reversal layer (strength ramped 0 -> 1) before calling it, so the head learns to
+    tell the training users apart while the encoder learns to defeat it. Prediction uses the
+    gesture classifier only; the head plays no part at test time.
+
+    Parameters
+    ----------
+    n_users : int
+        Number of training users; the estimator sets it from the training ``groups``.
+    **mhcnn_params
+        As :class:`MHCNN`.
+
+    Source: ``models.py`` ``MHCNN_GRL`` (``GRL`` + ``classifier_grl = Linear(128, n_subjects)``).
+    """
+
+    def __init__(self, input_shape: Sequence[int], n_classes: int, n_users: int = 2, **mhcnn_params) -> None:
+        super().__init__(input_shape, n_classes, **mhcnn_params)
+        if int(n_users) < 2:
+            raise ValueError(f"MHCNN_GRL needs at least 2 training users for its user head, got {n_users}")
+        self.user_head = nn.Linear(self.classifier.in_features, int(n_users))
+        _kaiming_init(self.user_head)
 
 
 class CNN(_CrossUserModel):
