@@ -378,3 +378,128 @@ def test_estimators_save_and_load(tmp_path):
         save_estimator(tmp_path / name, est)
         again = load_estimator(tmp_path / name)
         np.testing.assert_array_equal(again.predict_proba(Xp), est.predict_proba(Xp))
+
+
+# ---- MHCNN_GRL, the triplet sampler, class weights, standardised inputs ---------------------
+
+def _with_users(n, seed, n_users=4):
+    X, y = _myo_like(n, seed)
+    return X, y, np.random.default_rng(seed + 7).integers(0, n_users, n) + 100  # ids need not be 0..U-1
+
+
+def test_mhcnn_grl_user_head_is_sized_from_the_training_users_and_learns_through_the_reversal(tmp_path):
+    X, y, users = _with_users(400, 3, n_users=5)
+    est = TorchClassifier(model="mhcnn_grl", loss="grl", loss_params={"ramp_epochs": 1}, max_epochs=2,
+                          batch_size=64, input_scale=1 / 128, threads=1, patience=None, scheduler=None)
+    est.fit(X, y, groups=users)
+    assert est.fit_model_params_ == {"n_users": 5}
+    assert est.model_.user_head.out_features == 5
+    # the head's weights moved from their seeded initial values (the optimizer trained it)
+    set_seed(est.seed, 1, True)
+    initial = est._build()
+    assert not torch.allclose(initial.user_head.weight, est.model_.user_head.weight)
+    path = tmp_path / "grl.model"
+    est.save(path)
+    again = TorchClassifier.load(path)
+    np.testing.assert_array_equal(again.predict(X[:64]), est.predict(X[:64]))
+
+
+def test_grl_reversal_pushes_the_encoder_against_the_user_head():
+    """The encoder's gradient from the user term is the negative of plain (non-reversed) training."""
+    from myoflow.losses import grl_loss
+    from myoflow.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("mhcnn_grl", (8, 40), N_CLASSES, n_users=3).eval()  # no dropout: same pass twice
+    x = torch.randn(12, 8, 40)
+    labels = torch.randint(0, N_CLASSES, (12,))
+    users = torch.arange(12) % 3
+
+    def encoder_grad(reverse: bool) -> torch.Tensor:
+        model.zero_grad()
+        logits, emb = model.forward_with_embedding(x)
+        if reverse:
+            loss = grl_loss(logits, labels, emb, users, epoch=None, user_head=model.user_head) - \
+                torch.nn.functional.cross_entropy(logits, labels)
+        else:
+            loss = torch.nn.functional.cross_entropy(model.user_head(emb), users)
+        loss.backward()
+        return model.heads[0][1].weight.grad.clone()
+
+    reversed_grad, plain_grad = encoder_grad(True), encoder_grad(False)
+    torch.testing.assert_close(reversed_grad, -plain_grad)
+
+
+def test_grl_loss_with_a_model_without_user_head_is_a_config_error():
+    X, y, users = _with_users(100, 4)
+    est = TorchClassifier(model="mhcnn", loss="grl", max_epochs=1, threads=1)
+    with pytest.raises(ValueError, match="user head.*mhcnn_grl"):
+        est.fit(X, y, groups=users)
+    with pytest.raises(ValueError, match="fit it with groups"):
+        TorchClassifier(model="mhcnn_grl", loss="grl", max_epochs=1, threads=1).fit(X, y)
+
+
+def test_trp_loss_trains_on_classes_x_users_x_samples_batches(monkeypatch):
+    from myoflow import samplers
+
+    X, y, users = _with_users(600, 5, n_users=4)
+    seen = []
+    original = samplers.TripletBatchSampler.batches
+
+    def spy(self, epoch=None):
+        out = original(self, epoch)
+        seen.extend(out)
+        return out
+
+    monkeypatch.setattr(samplers.TripletBatchSampler, "batches", spy)
+    est = TorchClassifier(model="mhcnn", loss="trp", max_epochs=1, batch_size=96, input_scale=1 / 128, threads=1,
+                          patience=None, scheduler=None)
+    est.fit(X, y, groups=users)
+    assert seen, "the trp loss did not use the triplet sampler"
+    for batch in seen:  # every (class, user) cell equally present: 4 classes x 4 users x 6
+        cells = np.unique(np.stack([y[batch], users[batch]]), axis=1, return_counts=True)[1]
+        assert len(cells) == N_CLASSES * 4 and set(cells) == {96 // (N_CLASSES * 4)}
+    with pytest.raises(ValueError, match="groups"):
+        TorchClassifier(model="mhcnn", loss="trp", max_epochs=1, threads=1).fit(X, y)
+
+
+def test_balanced_class_weights_are_computed_from_the_training_labels_and_reach_the_loss(monkeypatch):
+    import myoflow.torch_estimator as te
+
+    X, y = _myo_like(300, 6)
+    y = np.where(np.arange(300) < 200, 0, y)  # class 0 dominates
+    captured = {}
+    real = te.make_loss
+
+    def spy(name, **params):
+        fn = real(name, **params)
+
+        def wrapped(*args, **kwargs):
+            captured["class_weight"] = kwargs.get("class_weight")
+            return fn(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(te, "make_loss", spy)
+    TorchClassifier(model="mhcnn", loss="ce", class_weight="balanced", max_epochs=1, threads=1).fit(X, y)
+    counts = np.bincount(y)
+    expected = len(y) / (len(counts) * counts)
+    np.testing.assert_allclose(captured["class_weight"].numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="class_weight"):
+        TorchClassifier(model="mhcnn", class_weight="inverse", max_epochs=1, threads=1).fit(X, y)
+
+
+def test_standardize_uses_training_statistics_only_and_survives_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    X = (rng.normal(0, 1, (300, 6)) + y[:, None]) * np.array([1e-4, 1, 1e3, 1e5, 1, 1])  # features of any scale
+    X_val = X[:60] * 100.0  # wildly different validation data must not enter the statistics
+    est = TorchClassifier(model="mlp", standardize=True, max_epochs=3, batch_size=64, threads=1)
+    est.fit(X, y, X_val, y[:60])
+    np.testing.assert_allclose(est.input_mean_, X.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(est.input_std_, X.std(0), rtol=1e-5)
+    est.save(tmp_path / "m.model")
+    again = TorchClassifier.load(tmp_path / "m.model")
+    np.testing.assert_allclose(again.input_std_, est.input_std_)
+    np.testing.assert_allclose(again.predict_proba(X[:20]), est.predict_proba(X[:20]), rtol=1e-5, atol=1e-6)
+    # a standardised MLP learns this separable problem; the unscaled one is swamped by the 1e5 feature
+    assert (est.predict(X) == y).mean() > 0.6

@@ -15,10 +15,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-
 from .errors import LeakageError
 from .io import atomic_path
 from .registry import Registry
@@ -44,6 +40,11 @@ ESTIMATORS: Registry[Callable[..., Any]] = Registry("estimator")
 @ESTIMATORS.register("lda")
 def _lda(params: dict[str, Any], seed: int, threads: int):
     """Standardised LDA; LDA is deterministic, so ``seed`` and ``threads`` are unused."""
+    # scikit-learn imported here, not at module level: a torch job is spared its ~1 s import
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     # standardisation statistics come from the training users only (fit on the train fold)
     return make_pipeline(StandardScaler(), LinearDiscriminantAnalysis(**params))
 
@@ -110,7 +111,12 @@ def fit_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.Da
 def check_normalisation_fitted_on(est, n_train: int, fold: int) -> None:
     """Raise :class:`~myoflow.errors.LeakageError` unless every standardisation step of ``est``
     (a scikit-learn pipeline's StandardScaler) saw exactly the fold's ``n_train`` training rows."""
-    for name, step in getattr(est, "steps", []):
+    steps = getattr(est, "steps", None)
+    if not steps:
+        return  # not a pipeline (a torch estimator checks its own statistics)
+    from sklearn.preprocessing import StandardScaler
+
+    for name, step in steps:
         seen = getattr(step, "n_samples_seen_", None)
         if isinstance(step, StandardScaler) and seen is not None:
             seen = int(np.max(seen))
