@@ -8,7 +8,14 @@ spec = snakemake.params.spec
 users = spec["users"]
 protocol = snakemake.wildcards.protocol
 if protocol == "crossuser":
-    table = user_split(users["train"], users["validation"], users["test"])
+    source = spec["validation"]
+    repetitions_of = None
+    if source != "users":  # held-out repetitions of the training users validate
+        meta = read_set(snakemake.input.windows, arrays=[]).meta
+        train_meta = meta[meta["subject"].isin(users["train"])]
+        repetitions_of = {int(s): sorted(g["repetition"].unique()) for s, g in train_meta.groupby("subject")}
+    table = user_split(users["train"], users["validation"], users["test"], validation_source=source,
+                       repetitions_of=repetitions_of, validation_repetitions=spec["validation_repetitions"])
     unit = "subject"
 else:  # within_user: one fold per test user, repetitions split into train and test
     meta = read_set(snakemake.input.windows, arrays=[]).meta

@@ -192,3 +192,20 @@ def test_bar_panels_reference_keyed_by_panel(tmp_path, monkeypatch):
     chance = {t: [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"] for t, ax in axes.items()}
     assert chance == {"dataset icelab": [pytest.approx(1 / 7)], "dataset csl": [pytest.approx(1 / 5)]}
     plt.close("all")
+
+
+def test_score_table_and_training_curves_write_pngs(tmp_path):
+    from myoflow.plots import plot_score_table, plot_training_curves
+
+    table = pd.DataFrame({"loss": ["ce", "trp", "ce", "trp"], "norm": ["none", "none", "ema", "ema"],
+                          "mean": [0.6, 0.65, 0.7, 0.72], "sd": [0.1, 0.12, 0.1, float("nan")], "n": [6] * 4})
+    plot_score_table(table, tmp_path / "t.png", row_col="loss", column_cols=["norm"], reference="ce")
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    history = pd.DataFrame({"pipeline": ["a"] * 3 + ["b"] * 2, "epoch": [0, 1, 2, 0, 1],
+                            "train_loss": [1.0, 0.8, 0.7, 1.2, 1.1], "val_loss": [1.1, 0.9, 1.0, None, None],
+                            "val_accuracy": [0.5, 0.6, 0.55, None, None], "best_epoch": [1, 1, 1, 1, 1]})
+    plot_training_curves(history, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="lacks column"):
+        plot_score_table(table.drop(columns="sd"), tmp_path / "x.png", row_col="loss", column_cols=["norm"])
+    assert not (tmp_path / "x.png").exists()

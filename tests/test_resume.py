@@ -38,9 +38,9 @@ crossuser:
       params: {max_epochs: 5, patience: 5}
 """
 CONFIG = ["--configfile", "config/config.yaml", "testconfig/tiny.yaml", "smaller.yaml"]
-MHCNN_LOG = Path("logs/crossuser/train/crossuser/raw/MHCNN/fold-0.log")
-MHCNN_OUT = [Path("results/crossuser/models/crossuser/raw/MHCNN/fold-0.model"),
-             Path("results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/fold-0.csv.gz")]
+MHCNN_LOG = Path("logs/crossuser/train/crossuser/raw/MHCNN/ce/fold-0.log")
+MHCNN_OUT = [Path("results/crossuser/models/crossuser/raw/MHCNN/ce/fold-0.model"),
+             Path("results/crossuser/predictions/crossuser/raw/MHCNN/ce/test-raw/fold-0.csv.gz")]
 
 
 def _outputs(workdir: Path) -> dict[str, int]:

@@ -45,11 +45,11 @@ def test_crossuser_sheet_scores_each_model_with_each_norm():
     for _, rows in sheet.groupby(["model_file", "test_variant"]):
         assert sorted(rows["norm"]) == ["cumulative", "ema", "none"]
     one = sheet[(sheet.model == "MHCNN") & (sheet.train_variant == "raw") & (sheet.test_variant == "raw")]
-    # the unnormalised predictions keep their path; each RunningNorm mode has its own folder
+    # under the model and loss, the unnormalised predictions; each RunningNorm mode has its own folder
     assert dict(zip(one["norm"], one["predictions"])) == {
-        "none": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/fold-0.csv.gz",
-        "cumulative": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/cumulative-norm/fold-0.csv.gz",
-        "ema": "results/crossuser/predictions/crossuser/raw/MHCNN/test-raw/ema-norm/fold-0.csv.gz",
+        "none": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/fold-0.csv.gz",
+        "cumulative": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/cumulative-norm/fold-0.csv.gz",
+        "ema": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/ema-norm/fold-0.csv.gz",
     }
 
 
@@ -213,3 +213,36 @@ def test_normalisation_guard_fires_when_statistics_saw_more_than_the_training_ro
     leaky = pd.concat([folds, folds[(folds.fold == 0) & (folds.role == "test")].assign(role="train")])
     with pytest.raises(LeakageError, match="fold 0: 20 items are both training and test items"):
         fit_fold(build_estimator("lda", {}, seed=0), X, y, meta, leaky, 0, logging.getLogger("t"))
+
+
+def test_loss_sweep_trains_each_swept_model_once_per_loss_and_grl_on_the_user_head_model():
+    from myoflow.runsheets import crossuser_model_config, crossuser_trained_models
+
+    models = {**CU["models"], "MHCNN": {"input": "windows", "estimator": "torch",
+                                        "params": {"model": "MHCNN", "loss": "cvar", "loss_params": {"alpha": 0.5}}}}
+    cu = {**CU, "models": models, "loss_sweep": {"models": ["MHCNN"], "losses": ["ce", "cvar", "grl"]},
+          "loss_params": {"cvar": {"alpha": 0.3}, "grl": {"ramp_epochs": 50}}}
+    assert crossuser_trained_models(cu) == [("LDA", "none"), ("MHCNN", "ce"), ("MHCNN", "cvar"), ("MHCNN", "grl")]
+    sheet = crossuser_sheet(cu, "epn612", n_within_folds=3)
+    cross = sheet[sheet["protocol"] == "crossuser"]
+    assert sorted(cross.loc[cross["model"] == "MHCNN", "loss"].unique()) == ["ce", "cvar", "grl"]
+    assert cross["model_file"].str.contains("/MHCNN/grl/fold-0.model").any()
+    assert cross["predictions"].is_unique
+    # the model's own loss_params win over crossuser.loss_params for its own loss only
+    assert crossuser_model_config(cu, "MHCNN", "cvar")["params"]["loss_params"] == {"alpha": 0.5}
+    assert crossuser_model_config(cu, "MHCNN", "ce")["params"]["loss_params"] == {}
+    grl = crossuser_model_config(cu, "MHCNN", "grl")["params"]
+    assert grl["model"] == "mhcnn_grl" and grl["loss_params"] == {"ramp_epochs": 50}
+    assert crossuser_model_config(cu, "LDA", "none")["estimator"] == "lda"
+
+
+def test_loss_sweep_rejects_unknown_or_non_torch_models():
+    from myoflow.runsheets import crossuser_model_config, crossuser_trained_models
+
+    with pytest.raises(ValueError, match="loss_sweep.models.*'SVM'"):
+        crossuser_trained_models({**CU, "loss_sweep": {"models": ["SVM"], "losses": ["ce"]}})
+    with pytest.raises(ValueError, match="only torch models"):
+        crossuser_trained_models({**CU, "loss_sweep": {"models": ["LDA"], "losses": ["ce"]}})
+    lstm = {**CU, "models": {"LSTM": {"input": "windows", "estimator": "torch", "params": {"model": "LSTM"}}}}
+    with pytest.raises(ValueError, match="grl needs a model with a user head"):
+        crossuser_model_config(lstm, "LSTM", "grl")

@@ -126,3 +126,21 @@ def test_layouts_place_every_channel_once():
         assert sorted(layout.grid[layout.grid >= 0].tolist()) == list(range(n))
     # Hyser's physical mosaic is not the storage-order reshape (the source defect)
     assert not np.array_equal(hyser_16x16().grid, np.arange(256).reshape(16, 16))
+
+
+def test_user_split_can_validate_on_held_out_repetitions_of_the_training_users():
+    from myoflow.splits import check_fold_table, user_split
+
+    reps = {0: [0, 1, 2, 3], 1: [0, 1, 2, 3]}
+    table = user_split([0, 1], [5], [7, 8], validation_source="repetitions", repetitions_of=reps,
+                       validation_repetitions=1)
+    meta = pd.DataFrame({"subject": [0, 0, 1, 5, 7], "session": 1, "repetition": [0, 3, 2, 0, 1]})
+    np.testing.assert_array_equal(select(meta, table, 0, "train"), [True, False, True, False, False])
+    np.testing.assert_array_equal(select(meta, table, 0, "validation"), [False, True, False, False, False])
+    both = user_split([0, 1], [5], [7, 8], validation_source="both", repetitions_of=reps)
+    np.testing.assert_array_equal(select(meta, both, 0, "validation"), [False, True, False, True, False])
+    check_fold_table(table, "subject")  # the test users stay apart
+    with pytest.raises(ValueError, match="training user 0 has 1 repetition"):
+        user_split([0], [], [7], validation_source="repetitions", repetitions_of={0: [0]})
+    with pytest.raises(ValueError, match="validation.*'folds'"):
+        user_split([0], [], [7], validation_source="folds")

@@ -94,6 +94,9 @@ def test_lint_has_no_errors(tmp_path):
 def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
     for fig in ("crossuser/figures/per_user_balanced_accuracy.png",
                 "crossuser/figures/cross_variant.png",
+                "crossuser/figures/training_curves.png",
+                "crossuser/figures/loss_table.png",
+                "crossuser/figures/loss_critical_difference.png",
                 "disentangle/figures/reconstruction_maps.png",
                 "disentangle/figures/latent_accuracy.png",
                 "disentangle/figures/measure_table.png",
@@ -122,6 +125,11 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     assert set(cu["protocol"]) == {"crossuser", "within_user"}
     assert set(cu["test_variant"]) == {"raw", "standard"} and set(cu["train_variant"]) == {"raw"}
     assert set(cu["norm"]) == {"none", "cumulative", "ema"}  # each model scored with and without RunningNorm
+    assert set(cu.loc[cu["model"] == "MHCNN", "loss"]) == {"ce", "grl"}  # the loss sweep
+    losses = pd.read_csv(results / "crossuser" / "losses" / "table.csv")
+    assert set(losses["loss"]) == {"ce", "grl"} and set(losses["norm"]) == {"none", "cumulative", "ema"}
+    curves = pd.read_csv(results / "crossuser" / "training_curves.csv")
+    assert set(curves["loss"]) == {"ce", "grl"} and curves["val_loss"].notna().all()
     dis = pd.read_csv(results / "disentangle" / "scores.csv")
     assert set(dis["measure"]) == {"rms", "td"}
     assert set(dis["classifier"]) == {"knn", "svm", "rf", "ann"} and set(dis["latent"]) == {"pattern", "subject"}
@@ -163,12 +171,14 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "crossuser:\n  models:\n    MHCNN:\n      params:\n        lr: 0.001\n")
     assert counts == {
         "all": 1,
-        "crossuser_train": 1,       # the MHCNN fold only; LDA and the within-user LDA folds untouched
-        "crossuser_predict": 1,     # its predictions on the four test variants (one job)
+        "crossuser_train": 2,       # the MHCNN fold, once per loss (ce, grl); LDA and the within-user LDA untouched
+        "crossuser_predict": 2,     # their predictions on every test variant (one job per model)
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,
         "crossuser_figure_cross_variant": 1,
+        "crossuser_losses": 1,
+        "crossuser_training_curves": 1,
     }, out[-3000:]
     assert "model=MHCNN" in out and "model=LDA" not in out
     assert "study=crossuser" in out
@@ -180,12 +190,13 @@ def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
     assert counts == {
         "all": 1,
         "crossuser_run_sheet": 1,
-        "crossuser_train": n_test_users,          # within-user MHCNN only: no LDA, no cross-user retraining
-        "crossuser_predict": n_test_users,
+        "crossuser_train": n_test_users,          # within-user MHCNN (its own loss) only: no LDA, no
+        "crossuser_predict": n_test_users,        # cross-user retraining
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,
         "crossuser_figure_cross_variant": 1,
+        "crossuser_losses": 1,                    # reads the score table
     }, out[-3000:]
     assert "crossuser_folds" not in counts
 

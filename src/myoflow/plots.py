@@ -824,3 +824,97 @@ def plot_signed_p_panels(
     if suptitle:
         fig.suptitle(suptitle)
     _save(fig, out)
+
+
+def plot_score_table(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    row_col: str,
+    column_cols: Sequence[str],
+    metric_name: str = "balanced accuracy",
+    reference: str | None = None,
+    title: str = "",
+) -> None:
+    """A table drawn as a heat map: one row per ``row_col`` value, one column per combination of
+    ``column_cols``; each cell coloured by its mean and annotated "mean +- sd (n)".
+
+    ``table`` holds ``row_col``, ``column_cols``, ``mean``, ``sd`` and ``n`` (e.g.
+    :func:`myoflow.studies.crossuser.loss_table`); rows keep the table's order. ``reference`` (a
+    row value, e.g. ``ce``) is drawn in bold so the other rows read against it.
+    """
+    _require(table, [row_col, *column_cols, "mean", "sd", "n"], "score table")
+    if table.empty:
+        raise ValueError("score table is empty")
+    labels = table[list(column_cols)].astype(str).agg("\n".join, axis=1)
+    frame = table.assign(column_label=labels.to_numpy())
+    rows, cols = list(pd.unique(frame[row_col])), list(pd.unique(frame["column_label"]))
+    cell = {(key, col): r for key, col, r in zip(frame[row_col], frame["column_label"],
+                                                 frame.itertuples(index=False))}
+    values = np.array([[getattr(cell.get((r, c)), "mean", np.nan) for c in cols] for r in rows], float)
+    fig = _new_figure(max(4.0, 1.3 * len(cols) + 2.0), max(2.5, 0.42 * len(rows) + 1.8))
+    ax = fig.subplots()
+    image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for i, r in enumerate(rows):
+        for j, c in enumerate(cols):
+            entry = cell.get((r, c))
+            if entry is None or not np.isfinite(entry.mean):
+                continue
+            sd = "" if not np.isfinite(entry.sd) else f" \u00b1 {entry.sd:.2f}"
+            ax.text(j, i, f"{entry.mean:.2f}{sd}\n(n={int(entry.n)})", ha="center", va="center",
+                    fontsize="x-small", color="white" if entry.mean < 0.6 else "black",
+                    fontweight="bold" if r == reference else "normal")
+    ax.set_xticks(range(len(cols)), cols, fontsize="x-small")
+    ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize="small")
+    ax.set_xlabel(" / ".join(column_cols))
+    ax.set_ylabel(row_col)
+    fig.colorbar(image, ax=ax, shrink=0.8, label=f"mean {metric_name}")
+    if title:
+        ax.set_title(title, fontsize="medium")
+    _save(fig, out)
+
+
+def plot_training_curves(
+    history: pd.DataFrame,
+    out: str | os.PathLike,
+    panel_col: str = "pipeline",
+    ncols: int = 3,
+) -> None:
+    """Training curves, one panel per ``panel_col`` value: training and validation loss per epoch
+    (left axis), validation accuracy (right axis) and the epoch whose weights were kept (dashed).
+
+    ``history`` has one row per (panel, epoch): ``epoch`` (0-based), ``train_loss``, ``val_loss``,
+    ``val_accuracy`` (NaN without validation data) and ``best_epoch``. A model whose validation
+    loss rises from the first epoch, or whose kept epoch is 0, did not learn on the validation data.
+    """
+    _require(history, [panel_col, "epoch", "train_loss", "val_loss", "val_accuracy", "best_epoch"], "history")
+    if history.empty:
+        raise ValueError("history is empty")
+    panels = list(history.groupby(panel_col, sort=False))
+    nrows, ncols = _grid(len(panels), ncols)
+    fig = _new_figure(4.4 * ncols, 3.0 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    for ax, (name, rows) in zip(axes, panels):
+        epochs = rows["epoch"].to_numpy() + 1
+        ax.plot(epochs, rows["train_loss"], color="tab:blue", label="train loss")
+        val = pd.to_numeric(rows["val_loss"], errors="coerce")
+        if val.notna().any():
+            ax.plot(epochs, val, color="tab:orange", label="validation loss (CE)")
+            twin = ax.twinx()
+            twin.plot(epochs, pd.to_numeric(rows["val_accuracy"], errors="coerce"), color="tab:green",
+                      ls=":", label="validation accuracy")
+            twin.set_ylim(0, 1)
+            twin.set_ylabel("validation accuracy", fontsize="small")
+        best = rows["best_epoch"].iloc[0]
+        if pd.notna(best):
+            ax.axvline(int(best) + 1, color="grey", ls="--", lw=1, label=f"kept: epoch {int(best) + 1}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title(str(name), fontsize="small")
+        handles = ax.get_legend_handles_labels()
+        if val.notna().any():  # the twin axis's line in the same legend
+            extra = twin.get_legend_handles_labels()
+            handles = (handles[0] + extra[0], handles[1] + extra[1])
+        ax.legend(*handles, fontsize="x-small", loc="upper right")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
+    _save(fig, out)

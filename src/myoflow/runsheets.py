@@ -64,15 +64,67 @@ def crossuser_model_loss(model_cfg: Mapping) -> str:
     return model_cfg.get("params", {}).get("loss", "ce")
 
 
+#: models with a user head over the training users, which the ``grl`` loss trains in place of
+#: the named model (the spec's MHCNN_GRL: MHCNN + gradient reversal + user head)
+USER_HEAD_MODELS = {"mhcnn": "mhcnn_grl"}
+
+
+def crossuser_trained_models(cu: Mapping) -> list[tuple[str, str]]:
+    """(model, loss) of every cross-user model that trains: each model of ``crossuser.models``
+    with its own loss, except those of ``crossuser.loss_sweep.models``, which train once per loss
+    of ``crossuser.loss_sweep.losses``."""
+    sweep = cu.get("loss_sweep") or {}
+    swept = list(sweep.get("models") or [])
+    unknown = sorted(set(swept) - set(cu["models"]))
+    if unknown:
+        raise ConfigError(f"crossuser.loss_sweep.models: {unknown} not among crossuser.models ({sorted(cu['models'])})")
+    pairs = []
+    for name, m in cu["models"].items():
+        if name not in swept:
+            pairs.append((name, crossuser_model_loss(m)))
+            continue
+        if m["estimator"] != "torch":
+            raise ConfigError(f"crossuser.loss_sweep.models: {name!r} is a {m['estimator']!r} estimator; "
+                              "only torch models train with a loss")
+        pairs += [(name, loss) for loss in sweep["losses"]]
+    return pairs
+
+
+def crossuser_model_config(cu: Mapping, name: str, loss: str) -> dict:
+    """The estimator config of model ``name`` trained with ``loss``: its ``params`` with the loss,
+    the loss's parameters (``crossuser.loss_params``, under the model's own ``loss_params``) and,
+    for ``grl``, the model's user-head version (:data:`USER_HEAD_MODELS`)."""
+    m = cu["models"][name]
+    if m["estimator"] != "torch":
+        return {**m, "params": dict(m.get("params") or {})}
+    params = dict(m.get("params") or {})
+    own = dict(params.get("loss_params") or {}) if params.get("loss", "ce") == loss else {}
+    params["loss"] = loss
+    params["loss_params"] = {**dict((cu.get("loss_params") or {}).get(loss) or {}), **own}
+    if loss == "grl":
+        arch = str(params.get("model", "")).lower()
+        if arch in USER_HEAD_MODELS:
+            params["model"] = USER_HEAD_MODELS[arch]
+        elif arch not in USER_HEAD_MODELS.values():
+            raise ConfigError(f"crossuser.models.{name}: loss grl needs a model with a user head "
+                              f"({sorted(USER_HEAD_MODELS.values())}), not {params.get('model')!r}")
+    return {**m, "params": params}
+
+
+def crossuser_model_path(protocol: str, train_variant: str, model: str, loss: str, fold: int) -> str:
+    """The trained model file of one (protocol, train variant, model, loss, fold)."""
+    return f"results/crossuser/models/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.model"
+
+
 def crossuser_test_variants(cu: Mapping) -> list[str]:
     """The variants every trained model is tested on: ``crossuser.test_variants``, else ``variants``."""
     return list(cu.get("test_variants") or cu["variants"])
 
 
-def crossuser_predictions_path(protocol: str, train_variant: str, model: str, test_variant: str, norm: str,
-                               fold: int) -> str:
+def crossuser_predictions_path(protocol: str, train_variant: str, model: str, loss: str, test_variant: str,
+                               norm: str, fold: int) -> str:
     """Predictions of one model on one test variant under one test-time normalisation."""
-    stem = f"results/crossuser/predictions/{protocol}/{train_variant}/{model}/test-{test_variant}"
+    stem = f"results/crossuser/predictions/{protocol}/{train_variant}/{model}/{loss}/test-{test_variant}"
     return f"{stem}/fold-{fold}.csv.gz" if norm == "none" else f"{stem}/{norm}-norm/fold-{fold}.csv.gz"
 
 
@@ -80,8 +132,9 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
     """One row per (protocol, train variant, model, fold, test variant, norm) prediction.
 
     Every model of ``crossuser.models`` trains once on the fixed user split (protocol
-    ``crossuser``, fold 0); the models named in ``crossuser.within_user.models`` also train one
-    model per test user (protocol ``within_user``). Each model trained on a variant is tested on
+    ``crossuser``, fold 0), those of ``crossuser.loss_sweep.models`` once per loss; the models
+    named in ``crossuser.within_user.models`` also train one model per test user (protocol
+    ``within_user``, with the model's own loss). Each model trained on a variant is tested on
     every variant of ``crossuser.test_variants`` (default: every configured variant), under each
     test-time normalisation of ``crossuser.norms`` (``none``, RunningNorm ``cumulative`` / ``ema``).
     """
@@ -100,23 +153,26 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
     test_variants = crossuser_test_variants(cu)
     norms = list(cu.get("norms") or ["none"])
     rows = []
-    jobs = [("crossuser", name, [0]) for name in models]
-    jobs += [("within_user", name, list(range(n_within_folds))) for name in cu["within_user"]["models"]]
-    for protocol, name, folds in jobs:
+    trained = crossuser_trained_models(cu)
+    jobs = [("crossuser", name, loss, [0]) for name, loss in trained]
+    # within-user models train on one user: with their own loss, not the loss sweep (trp and grl
+    # need several users in a batch)
+    jobs += [("within_user", name, crossuser_model_loss(models[name]), list(range(n_within_folds)))
+             for name in cu["within_user"]["models"]]
+    for protocol, name, loss, folds in jobs:
         m = models[name]
         for train_variant in cu["variants"]:
             for fold in folds:
-                model_file = f"results/crossuser/models/{protocol}/{train_variant}/{name}/fold-{fold}.model"
+                model_file = crossuser_model_path(protocol, train_variant, name, loss, fold)
                 for test_variant in test_variants:
                     for norm in norms:
                         rows.append({
                             **_grid_row(study="crossuser", dataset=dataset, protocol=protocol,
                                         train_variant=train_variant, test_variant=test_variant,
-                                        features=m["input"], model=name, loss=crossuser_model_loss(m),
-                                        norm=norm, fold=fold),
+                                        features=m["input"], model=name, loss=loss, norm=norm, fold=fold),
                             "estimator": m["estimator"],
                             "model_file": model_file,
-                            "predictions": crossuser_predictions_path(protocol, train_variant, name,
+                            "predictions": crossuser_predictions_path(protocol, train_variant, name, loss,
                                                                       test_variant, norm, fold),
                         })
     return pd.DataFrame(rows)

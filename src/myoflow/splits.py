@@ -74,13 +74,41 @@ def fixed_user_split(subjects: Sequence[int], n_training: int, n_validation: int
                         columns=FOLD_COLUMNS)
 
 
-def user_split(training: Sequence[int], validation: Sequence[int], test: Sequence[int]) -> pd.DataFrame:
-    """A fixed user split given by subject ids (one fold, ``0``); the roles must not overlap."""
+#: what validates a cross-user model: the validation users, held-out repetitions of the
+#: training users, or both
+VALIDATION_SOURCES = ("users", "repetitions", "both")
+
+
+def user_split(training: Sequence[int], validation: Sequence[int], test: Sequence[int], *,
+               validation_source: str = "users", repetitions_of: dict[int, Sequence[int]] | None = None,
+               validation_repetitions: int = 1) -> pd.DataFrame:
+    """A fixed user split given by subject ids (one fold, ``0``); the roles must not overlap.
+
+    ``validation_source``: ``users`` (the published protocol: the ``validation`` users validate),
+    ``repetitions`` (each training user's last ``validation_repetitions`` repetitions per gesture
+    validate instead of training; the validation users are not used) or ``both``. Held-out
+    repetitions help where there are few validation users: with one, early stopping follows that
+    one user's quirks. ``repetitions_of`` maps each training user to its repetition indices.
+    """
+    if validation_source not in VALIDATION_SOURCES:
+        raise ConfigError(f"crossuser.split.validation: {validation_source!r} is not one of {list(VALIDATION_SOURCES)}")
     for role, members in (("train", training), ("validation", validation), ("test", test)):
         if role != "validation" and not members:
             raise ConfigError(f"user split leaves no {role} users")
-    return pd.DataFrame(_rows(0, "train", sorted(training)) + _rows(0, "validation", sorted(validation))
-                        + _rows(0, "test", sorted(test)), columns=FOLD_COLUMNS)
+    rows = []
+    if validation_source == "users":
+        rows += _rows(0, "train", sorted(training))
+    else:
+        k = int(validation_repetitions)
+        for s in sorted(int(v) for v in training):
+            reps = sorted(int(r) for r in (repetitions_of or {}).get(s, []))
+            if k < 1 or len(reps) <= k:
+                raise ConfigError(f"crossuser.split.validation_repetitions = {k}: training user {s} has "
+                                  f"{len(reps)} repetition(s) per gesture; at least one must be left to train")
+            rows += _rows(0, "train", [s], reps=reps[:-k]) + _rows(0, "validation", [s], reps=reps[-k:])
+    if validation_source in ("users", "both"):
+        rows += _rows(0, "validation", sorted(validation))
+    return pd.DataFrame(rows + _rows(0, "test", sorted(test)), columns=FOLD_COLUMNS)
 
 
 def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetitions: int) -> pd.DataFrame:

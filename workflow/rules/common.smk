@@ -35,6 +35,7 @@ wildcard_constraints:
     variant=r"[a-z_]+",
     group=r"[A-Za-z0-9_]+",
     protocol=r"[a-z_]+",
+    loss=r"[a-z0-9_]+",
     measure=r"[a-z_]+",
     classifier=r"[a-z_]+",
     split=r"[a-z_]+",
@@ -270,6 +271,14 @@ def crossuser_sheet():
     return runsheets.crossuser_sheet(CU, CU["dataset"], n_within)
 
 
+def crossuser_torch_models():
+    """One record per trained torch model of the cross-user protocol (for the training curves)."""
+    sheet = crossuser_sheet()
+    rows = sheet[(sheet["estimator"] == "torch") & (sheet["protocol"] == "crossuser")]
+    keys = ["model_file", "model", "loss", "train_variant"]
+    return rows[keys].drop_duplicates("model_file").to_dict("records")
+
+
 def crossuser_model_input(variant, model):
     if CU["models"][model]["input"] == "windows":
         return f"results/crossuser/windows/{variant}.h5"
@@ -279,12 +288,14 @@ def crossuser_model_input(variant, model):
 CU_TEST_VARIANTS = runsheets.crossuser_test_variants(CU)
 
 
-def crossuser_predict_inputs(protocol, train_variant, model, fold):
+def crossuser_predict_inputs(protocol, train_variant, model, loss, fold):
     """Named inputs of one prediction job: the model, the fold table, one data file per test
     variant and the training data (RunningNorm starts from the training users' statistics).
     """
     return {
-        "model": f"results/crossuser/models/{protocol}/{train_variant}/{model}/fold-{fold}.model",
+        "model": runsheets.crossuser_model_path(
+            protocol, train_variant, model, loss, fold
+        ),
         "folds": f"results/crossuser/folds/{protocol}.csv",
         "train_data": crossuser_model_input(train_variant, model),
         **{f"data_{v}": crossuser_model_input(v, model) for v in CU_TEST_VARIANTS},
@@ -295,7 +306,11 @@ def crossuser_fold_params(protocol):
     """Only what the protocol's fold table needs, so other changes do not re-run its jobs."""
     split = crossuser_user_split()
     if protocol == "crossuser":
-        return {"users": split}
+        return {
+            "users": split,
+            "validation": CU["split"]["validation"],
+            "validation_repetitions": CU["split"]["validation_repetitions"],
+        }
     return {
         "users": {"test": split["test"]},
         "train_repetitions": CU["within_user"]["train_repetitions"],
@@ -484,6 +499,16 @@ STUDY_FIGURES = {
     "crossuser": [
         "results/crossuser/figures/per_user_balanced_accuracy.png",
         "results/crossuser/figures/cross_variant.png",
+        "results/crossuser/figures/training_curves.png",
+        *(
+            [
+                "results/crossuser/losses/table.csv",
+                "results/crossuser/figures/loss_table.png",
+                "results/crossuser/figures/loss_critical_difference.png",
+            ]
+            if CU["loss_sweep"]["models"]
+            else []
+        ),
     ],
     "disentangle": [
         "results/disentangle/figures/reconstruction_maps.png",

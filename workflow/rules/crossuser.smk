@@ -3,6 +3,11 @@
 # (protocol, train variant, model, fold) -> predictions on every test variant -> scores -> figures.
 # Every job is a row of results/crossuser/runs.tsv (myoflow.runsheets.crossuser_sheet).
 
+# The study's chain (windows -> features -> train -> predict) is serial and its training jobs take
+# both cores: scheduled first, it overlaps the other studies' many small jobs instead of running
+# alone at the end.
+CROSSUSER_PRIORITY = 10
+
 
 rule crossuser:
     """Every result of the cross-user study (`snakemake crossuser`)."""
@@ -46,6 +51,7 @@ rule crossuser_windows:
         "results/crossuser/windows/{variant}.h5",
     log:
         "logs/crossuser/windows/{variant}.log",
+    priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -73,6 +79,7 @@ rule crossuser_features:
         "logs/crossuser/features/{variant}/{group}.log",
     benchmark:
         "benchmarks/crossuser/features/{variant}/{group}.tsv"
+    priority: CROSSUSER_PRIORITY
     group:
         "features"
     conda:
@@ -96,6 +103,7 @@ rule crossuser_folds:
         "logs/crossuser/folds/{protocol}.log",
     wildcard_constraints:
         protocol="crossuser|within_user",
+    priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -109,16 +117,19 @@ rule crossuser_folds:
 
 
 rule crossuser_train:
-    """Train one cross-user model on one fold of one training variant."""
+    """Train one cross-user model with one loss on one fold of one training variant."""
     input:
         data=lambda w: crossuser_model_input(w.train_variant, w.model),
         folds="results/crossuser/folds/{protocol}.csv",
     output:
-        model="results/crossuser/models/{protocol}/{train_variant}/{model}/fold-{fold}.model",
+        model=runsheets.crossuser_model_path(
+            "{protocol}", "{train_variant}", "{model}", "{loss}", "{fold}"
+        ),
     log:
-        "logs/crossuser/train/{protocol}/{train_variant}/{model}/fold-{fold}.log",
+        "logs/crossuser/train/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.log",
     benchmark:
-        "benchmarks/crossuser/train/{protocol}/{train_variant}/{model}/fold-{fold}.tsv"
+        "benchmarks/crossuser/train/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.tsv"
+    priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/torch.yaml"
     threads: lambda w: crossuser_model_threads(w.model)
@@ -126,7 +137,7 @@ rule crossuser_train:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=120,
     params:
-        model=lambda w: CU["models"][w.model],
+        model=lambda w: runsheets.crossuser_model_config(CU, w.model, w.loss),
         seed=config["seed"],
     script:
         "../../scripts/crossuser_train.py"
@@ -143,19 +154,26 @@ rule crossuser_predict:
     input:
         unpack(
             lambda w: crossuser_predict_inputs(
-                w.protocol, w.train_variant, w.model, w.fold
+                w.protocol, w.train_variant, w.model, w.loss, w.fold
             )
         ),
     output:
         **{
             f"{variant}__{norm}": runsheets.crossuser_predictions_path(
-                "{protocol}", "{train_variant}", "{model}", variant, norm, "{fold}"
+                "{protocol}",
+                "{train_variant}",
+                "{model}",
+                "{loss}",
+                variant,
+                norm,
+                "{fold}",
             )
             for variant in CU_TEST_VARIANTS
             for norm in CU["norms"]
         },
     log:
-        "logs/crossuser/predict/{protocol}/{train_variant}/{model}/fold-{fold}.log",
+        "logs/crossuser/predict/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.log",
+    priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/torch.yaml"
     threads: lambda w: crossuser_model_threads(w.model)
@@ -245,3 +263,78 @@ rule crossuser_figure_cross_variant:
         runtime=10,
     script:
         "../../scripts/crossuser_figure_cross_variant.py"
+
+
+rule crossuser_losses:
+    """The loss experiment: every loss of crossuser.loss_sweep on each swept model, tested on every
+    variant with and without RunningNorm; mean +- sd table, tests and figures."""
+    input:
+        scores="results/crossuser/scores.csv",
+    output:
+        table=report(
+            "results/crossuser/losses/table.csv",
+            caption="../report/crossuser_loss_table.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "loss x variant x norm"},
+        ),
+        tests=report(
+            "results/crossuser/losses/tests.csv",
+            caption="../report/crossuser_loss_tests.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "loss tests"},
+        ),
+        ranks="results/crossuser/losses/ranks.csv",
+        figure_table=report(
+            "results/crossuser/figures/loss_table.png",
+            caption="../report/crossuser_loss_table.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "loss x variant x norm"},
+        ),
+        figure_cd=report(
+            "results/crossuser/figures/loss_critical_difference.png",
+            caption="../report/crossuser_loss_cd.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "losses: critical difference"},
+        ),
+    log:
+        "logs/crossuser/losses.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
+    params:
+        models=CU["loss_sweep"]["models"],
+        losses=CU["loss_sweep"]["losses"],
+        reference="ce",
+        variant=CU["variants"][0],
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_losses.py"
+
+
+rule crossuser_training_curves:
+    """Training and validation loss and validation accuracy per epoch of every torch model."""
+    input:
+        lambda w: [m["model_file"] for m in crossuser_torch_models()],
+    output:
+        table="results/crossuser/training_curves.csv",
+        figure=report(
+            "results/crossuser/figures/training_curves.png",
+            caption="../report/crossuser_training_curves.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "training curves"},
+        ),
+    log:
+        "logs/crossuser/figures/training_curves.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        models=lambda w: crossuser_torch_models(),
+    script:
+        "../../scripts/crossuser_training_curves.py"
