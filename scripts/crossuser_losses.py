@@ -25,15 +25,16 @@ plot_score_table(table.assign(variants=table["train_variant"] + " -> " + table["
 # the critical-difference diagram of the headline cell: the first model, trained and tested on
 # the first variant, without test-time normalisation
 cell = dict(zip(LOSS_KEYS, (p.models[0], p.variant, p.variant, "none")))
-pick = pd.Series(True, index=tests.index)
-rank_pick = pd.Series(True, index=ranks.index)
-for k, v in cell.items():
-    pick &= tests[k] == v
-    rank_pick &= ranks[k] == v
-pairwise = tests[pick & (tests["comparison"] == "pairwise")]
-cell_ranks = ranks[rank_pick].set_index("loss")["mean_rank"]
-n = int(rows[(rows["model"] == cell["model"]) & (rows["train_variant"] == p.variant)
-             & (rows["test_variant"] == p.variant) & (rows["norm"] == "none")]["subject"].nunique())
+
+
+def in_cell(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[(frame[LOSS_KEYS] == pd.Series(cell)).all(axis=1)]
+
+
+pairwise = in_cell(tests)
+pairwise = pairwise[pairwise["comparison"] == "pairwise"]
+cell_ranks = in_cell(ranks).set_index("loss")["mean_rank"]
+n = int(in_cell(rows)["subject"].nunique())
 plot_critical_difference(cell_ranks, pairwise, snakemake.output.figure_cd,
                          title=f"{cell['model']}, {p.variant} -> {p.variant}, no norm: mean rank over "
                                f"{n} test users (1 = best); bars: Holm p \u2265 0.05")

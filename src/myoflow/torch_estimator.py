@@ -393,9 +393,13 @@ class TorchClassifier(_Params):
         counts = torch.bincount(y_codes, minlength=len(self.classes_)).double()
         return (len(y_codes) / (len(self.classes_) * counts)).float()
 
+    def _has_user_head(self) -> bool:
+        """Whether the model has a user head over the training users (takes ``n_users``)."""
+        return "n_users" in MODELS.parameters(str(self.model).lower())
+
     def _model_fit_params(self, groups: np.ndarray | None) -> dict[str, Any]:
         """Model arguments the training data fix: ``n_users`` for a model with a user head."""
-        if "n_users" not in MODELS.parameters(str(self.model).lower()):
+        if not self._has_user_head():
             return {}
         if groups is None:
             raise ConfigError(f"model {self.model!r} has a user head over the training users: fit it with groups "
@@ -428,7 +432,7 @@ class TorchClassifier(_Params):
         """The bound loss and the call arguments it declares (epoch, user_head, class_weight)."""
         params = dict(self.loss_params or {})
         kw = LOSSES.parameters(self.loss)  # an unknown loss raises, listing the known ones
-        if "user_head" in kw and "n_users" not in MODELS.parameters(str(self.model).lower()):
+        if "user_head" in kw and not self._has_user_head():
             raise ConfigError(f"loss {self.loss!r} needs a model with a user head over the training users; "
                               f"model {self.model!r} has none (use model mhcnn_grl)")
         if self.class_weight is not None and "class_weight" not in kw:
