@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
+import yaml
 
 from myoflow.errors import DataFormatError
 from myoflow.layouts import FLEXEMG_ARRAYMAP, get_layout
@@ -433,12 +434,21 @@ def test_metadata_and_listing_agree_with_the_real_copy(real_data, name):
 
 # ------------------------------------------------------------ the cross-user study's real configs
 
+def _merged(base: dict, over: dict) -> dict:
+    """``over`` on top of ``base``, nested keys merged as Snakemake merges --configfile's."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 @pytest.mark.parametrize("name, n_recordings, n_test_users", [
     ("myoarmband", 76, 15), ("uci_myo36", 33, 10), ("ciildata", 42, 7),
 ])
 def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_recordings, n_test_users):
     """config/real/<name>.yaml + the default config: a dry run lists every recording and trains
-    LDA and MHCNN once plus the within-user LDA per test user (crossuser.split.training_users)."""
+    each cross-user model once (per loss for the loss sweep's) plus the within-user LDA per test
+    user (crossuser.split.training_users)."""
     workdir = make_workdir(tmp_path)
     (workdir / "resources" / "real").mkdir(parents=True)
     os.symlink(real_data(name), workdir / "resources" / "real" / name)
@@ -450,4 +460,11 @@ def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_reco
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     assert counts["convert_recording"] == n_recordings
-    assert counts["crossuser_train"] == 2 + n_test_users
+    # one cross-user job per model, per loss for the swept ones, and one within-user job per
+    # test user and within-user model
+    study = _merged(yaml.safe_load((workdir / "config" / "config.yaml").read_text())["crossuser"],
+                    yaml.safe_load((workdir / "config" / "real" / f"{name}.yaml").read_text())["crossuser"])
+    sweep = study["loss_sweep"]
+    n_cross = sum(len(sweep["losses"]) if m in sweep["models"] else 1 for m in study["models"])
+    n_within = n_test_users * len(study["within_user"]["models"])
+    assert counts["crossuser_train"] == n_cross + n_within
