@@ -1,6 +1,7 @@
 """Rule crossuser_predict: a trained model's predictions of the fold's test windows, per test variant
 and test-time normalisation (none, or RunningNorm reset for each test user)."""
 from myoflow.estimators import load_estimator, predict_fold, write_predictions
+from myoflow.inputs.crossuser import feature_channel_axis, feature_model_inputs
 from myoflow.logutil import log_to_file
 from myoflow.running_norm import fit_population_stats, running_norm_inputs
 from myoflow.seeding import set_torch_threads
@@ -13,12 +14,14 @@ set_torch_threads(snakemake.threads)  # prediction is deterministic; fix the thr
 folds = read_fold_table(snakemake.input.folds)
 fold = int(snakemake.wildcards.fold)
 array = "windows" if snakemake.params.input_kind == "windows" else "features"
+layout = "window" if array == "windows" else snakemake.params.layout
+axis = feature_channel_axis(layout)
 norms = snakemake.params.norms
 population = None
 if set(norms) - {"none"}:
     train = read_set(snakemake.input.train_data, arrays=[array])
     rows = select(train.meta, folds, fold, "train")
-    population = fit_population_stats(train.arrays[array][rows], axis=1)
+    population = fit_population_stats(train.arrays[array][rows], axis=axis)
     log.info("RunningNorm population statistics from %d training windows", int(rows.sum()))
 for variant in snakemake.params.test_variants:
     data = read_set(snakemake.input[f"data_{variant}"])
@@ -27,6 +30,6 @@ for variant in snakemake.params.test_variants:
     for norm in norms:
         log.info("test variant %s, norm %s", variant, norm)
         inputs = X if norm == "none" else running_norm_inputs(
-            X, data.meta, population, test, mode=norm, **snakemake.params.running_norm)
-        table = predict_fold(est, inputs, y, data.meta, folds, fold, log)
+            X, data.meta, population, test, mode=norm, axis=axis, **snakemake.params.running_norm)
+        table = predict_fold(est, feature_model_inputs(inputs, layout), y, data.meta, folds, fold, log)
         write_predictions(snakemake.output[f"{variant}__{norm}"], table)

@@ -1,5 +1,8 @@
-"""Rule crossuser_train: fit one model on one fold of one training variant."""
-from myoflow.estimators import build_estimator, fit_fold, save_estimator
+"""Rule crossuser_train: fit one model on one fold of one training variant; its per-user scores on
+the fold's validation items go beside it (model selection reads those, never the test users)."""
+from myoflow.estimators import build_estimator, fit_fold, save_estimator, validation_scores
+from myoflow.inputs.crossuser import feature_model_inputs
+from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
 from myoflow.sets import read_set
 from myoflow.splits import read_fold_table
@@ -7,9 +10,18 @@ from myoflow.splits import read_fold_table
 log = log_to_file(snakemake.log[0])
 cfg = snakemake.params.model
 data = read_set(snakemake.input.data)
-X = data.arrays["windows" if cfg["input"] == "windows" else "features"]
+if cfg["input"] == "windows":
+    X = data.arrays["windows"]
+else:
+    X = feature_model_inputs(data.arrays["features"], snakemake.params.layout)
+    log.info("features %s, layout %s: input of shape %s", cfg["input"], snakemake.params.layout, X.shape)
 est = build_estimator(cfg["estimator"], dict(cfg["params"]), seed=snakemake.params.seed,
                       threads=snakemake.threads)
-fit_fold(est, X, data.meta["label"].to_numpy(), data.meta, read_fold_table(snakemake.input.folds),
-         int(snakemake.wildcards.fold), log)
+y, folds, fold = data.meta["label"].to_numpy(), read_fold_table(snakemake.input.folds), int(snakemake.wildcards.fold)
+fit_fold(est, X, y, data.meta, folds, fold, log)
+val = validation_scores(est, X, y, data.meta, folds, fold)
+if len(val):
+    log.info("validation balanced accuracy %.3f over %d users", val["balanced_accuracy"].mean(), len(val))
+with atomic_path(snakemake.output.validation) as tmp:
+    val.to_csv(tmp, index=False)
 save_estimator(snakemake.output.model, est)

@@ -1,8 +1,9 @@
-"""Rule crossuser_features: one feature group of every window."""
+"""Rules crossuser_features and crossuser_subwindow_features: one feature group of every window,
+or of every consecutive time piece of every window (params.pieces)."""
 from threadpoolctl import threadpool_limits
 
 from myoflow.errors import ConfigError
-from myoflow.features import extract_features
+from myoflow.features import extract_features, extract_subwindow_features
 from myoflow.logutil import log_to_file
 from myoflow.sets import ArraySet, read_set, write_set
 
@@ -15,10 +16,16 @@ if fs is None:
     raise ConfigError(f"{snakemake.input[0]} has no sampling rate (attrs 'fs'): it was written before windows "
                       "carried one; remake it (snakemake --forcerun crossuser_windows)")
 with threadpool_limits(snakemake.threads):  # no BLAS threads beyond the job's
-    values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group,
-                                     threads=snakemake.threads, fs=fs)
-log.info("%s at %g Hz: %d windows x %d features", snakemake.wildcards.group, fs, *values.shape)
+    pieces = snakemake.params.pieces
+    if pieces:
+        values, names = extract_subwindow_features(windows.arrays["windows"], snakemake.wildcards.group,
+                                                   pieces=int(pieces), threads=snakemake.threads, fs=fs)
+    else:
+        values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group,
+                                         threads=snakemake.threads, fs=fs)
+log.info("%s at %g Hz: features of shape %s (pieces: %s)", snakemake.wildcards.group, fs, values.shape, pieces)
 write_set(snakemake.output[0], ArraySet(
     {"features": values}, windows.meta,
-    {**windows.attrs, "feature_group": snakemake.wildcards.group, "feature_names": names},
+    {**windows.attrs, "feature_group": snakemake.wildcards.group, "feature_names": names,
+     "subwindow_pieces": int(pieces or 0)},
 ))

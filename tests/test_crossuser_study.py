@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from myoflow.studies.crossuser import loss_rows, loss_table, loss_tests
+from myoflow.studies.crossuser import (
+    best_feature_groups, factor_table, factor_tests, loss_rows, loss_table, loss_tests, own_variant_rows,
+)
 
 
 def _scores(shift: dict[str, float], n_users=12, seed=0):
@@ -46,5 +48,30 @@ def test_loss_tests_find_a_consistent_shift_against_ce_and_no_difference_for_an_
 
 
 def test_loss_tests_need_two_losses():
-    with pytest.raises(ValueError, match="at least two losses"):
+    with pytest.raises(ValueError, match="at least two loss levels"):
         loss_tests(loss_rows(_scores({"ce": 0.0}), ["MHCNN"]))
+
+
+def test_best_feature_group_is_chosen_on_validation_scores_only():
+    validation = pd.DataFrame({
+        "model": ["LDA"] * 4 + ["MLP"] * 4, "features": ["HTD", "HTD", "WENG", "WENG"] * 2,
+        "subject": [1, 2] * 4, "balanced_accuracy": [0.6, 0.7, 0.8, 0.7, 0.9, 0.9, 0.5, 0.6],
+    })
+    best = best_feature_groups(validation).set_index("model")
+    assert best.loc["LDA", "features"] == "WENG" and best.loc["MLP", "features"] == "HTD"
+    assert best.loc["LDA", "validation_balanced_accuracy"] == pytest.approx(0.75)
+    assert best.loc["LDA", "n_validation_users"] == 2
+    with pytest.raises(ValueError, match="no validation scores"):
+        best_feature_groups(validation.iloc[:0])
+
+
+def test_factor_table_and_tests_compare_any_factor():
+    scores = _scores({"ce": 0.0, "cvar": 0.05})
+    rows = own_variant_rows(scores, "raw").rename(columns={"loss": "features"})
+    rows = rows[rows["model"] == "MHCNN"]
+    table = factor_table(rows, "features", ["model"], ["cvar", "ce"])
+    assert list(table["features"]) == ["cvar", "ce"] and (table["n"] == 12).all()
+    assert table.loc[0, "mean"] - table.loc[1, "mean"] == pytest.approx(0.05)
+    tests, ranks = factor_tests(rows, "features", [], seed=0)
+    assert set(tests["comparison"]) == {"friedman", "pairwise"}
+    assert ranks.set_index("features").loc["cvar", "mean_rank"] == 1.0

@@ -70,6 +70,29 @@ def test_mlp_shapes():
     assert model.embed(x).shape == (3, 128)
 
 
+@pytest.mark.parametrize("name", ["lstm_hcf", "cnn_hcf"])
+def test_subwindow_feature_models_read_pieces_as_time(name):
+    """(batch, pieces, features): the pieces are the time axis; reordering them changes the output
+    of a model that has learnt nothing about order only through its sequence processing."""
+    torch.manual_seed(0)
+    model = build_model(name, (4, 32), 5, dropout=0.0).eval()
+    x = torch.randn(3, 4, 32)
+    with torch.no_grad():
+        out, emb = model(x), model.embed(x)
+        flipped = model(x.flip(1))
+    assert out.shape == (3, 5) and emb.shape == (3, 128)
+    assert not torch.allclose(out, flipped)
+    with pytest.raises(ValueError, match=r"\(pieces, features\)"):
+        build_model(name, (4,), 5)
+
+
+def test_cnn_same_padding_keeps_short_inputs():
+    model = build_model("cnn", (8, 4), 5, padding="same").eval()
+    assert model(torch.randn(2, 8, 4)).shape == (2, 5)
+    with pytest.raises(ValueError, match="too short"):
+        build_model("cnn", (8, 4), 5)
+
+
 # ---------------------------------------------------------------------------------------------
 # MobileNetV2
 

@@ -209,3 +209,31 @@ def test_score_table_and_training_curves_write_pngs(tmp_path):
     with pytest.raises(ValueError, match="lacks column"):
         plot_score_table(table.drop(columns="sd"), tmp_path / "x.png", row_col="loss", column_cols=["norm"])
     assert not (tmp_path / "x.png").exists()
+
+
+def test_pca_recovers_the_dominant_direction_and_the_pair_grid_draws(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 50)
+    X = rng.normal(0, 0.1, (150, 16))
+    X[:, 3] += 5.0 * labels  # the classes differ along one axis only
+    comps, explained = stats.pca(X, 4)
+    assert comps.shape == (150, 4) and explained[0] > 0.9 and np.all(np.diff(explained) <= 0)
+    # PC1 orders the classes; signs are fixed, so a second call gives the same numbers
+    assert np.abs(np.corrcoef(comps[:, 0], labels)[0, 1]) > 0.99
+    np.testing.assert_array_equal(stats.pca(X, 4)[0], comps)
+    out = tmp_path / "pca.png"
+    plots.plot_pca_pair_grid(comps, labels, out, class_names=["rest", "fist", "open"], explained=explained,
+                             title="test")
+    assert_png(out)
+    with pytest.raises(ValueError, match="components must be"):
+        plots.plot_pca_pair_grid(comps[:, :1], labels, out)
+
+
+def test_incremental_heatmaps_draw_one_panel_per_ordering(tmp_path):
+    cells = [{"ordering": o, "train_users": u, "train_repetitions": r, "mean": 0.4 + 0.05 * u + 0.02 * r, "sd": 0.1}
+             for o in ("worst_first", "random") for u in (1, 4) for r in (1, 2)]
+    out = tmp_path / "inc.png"
+    plots.plot_incremental_heatmaps(pd.DataFrame(cells), out, ["worst_first", "best_first", "random"], title="t")
+    assert_png(out)
+    with pytest.raises(ValueError, match="incremental table is empty"):
+        plots.plot_incremental_heatmaps(pd.DataFrame(cells).iloc[:0], out, ["random"])

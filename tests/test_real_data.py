@@ -447,7 +447,8 @@ def _merged(base: dict, over: dict) -> dict:
 ])
 def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_recordings, n_test_users):
     """config/real/<name>.yaml + the default config: a dry run lists every recording and trains
-    each cross-user model once (per loss for the loss sweep's) plus the within-user LDA per test
+    each cross-user model once (per loss for the loss sweep's, per feature group for the feature
+    grid's) plus the within-user LDA per test
     user (crossuser.split.training_users)."""
     workdir = make_workdir(tmp_path)
     (workdir / "resources" / "real").mkdir(parents=True)
@@ -464,7 +465,8 @@ def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_reco
     # test user and within-user model
     study = _merged(yaml.safe_load((workdir / "config" / "config.yaml").read_text())["crossuser"],
                     yaml.safe_load((workdir / "config" / "real" / f"{name}.yaml").read_text())["crossuser"])
-    sweep = study["loss_sweep"]
-    n_cross = sum(len(sweep["losses"]) if m in sweep["models"] else 1 for m in study["models"])
+    from myoflow.runsheets import crossuser_trained_models
+
+    n_cross = len(crossuser_trained_models(study))  # per loss of the loss sweep, per group of the feature grid
     n_within = n_test_users * len(study["within_user"]["models"])
-    assert counts["crossuser_train"] == n_cross + n_within
+    assert counts["crossuser_train"] == (n_cross + n_within) * len(study["variants"])

@@ -85,9 +85,9 @@ def _registries():
     return {
         "loss": (LOSSES, {"ce", "cvar"}),
         "estimator": (ESTIMATORS, {"lda", "torch"}),
-        "model": (MODELS, {"mhcnn", "cnn", "lstm", "mlp", "mobilenetv2", "disentangle"}),
+        "model": (MODELS, {"mhcnn", "cnn", "lstm", "mlp", "lstm_hcf", "cnn_hcf", "mobilenetv2", "disentangle"}),
         "preprocessing step": (STEPS, {"bandpass", "notch", "decimate", "bad_channels"}),
-        "windowing variant": (VARIANTS, {"raw", "segmented", "relabeled", "standard"}),
+        "windowing variant": (VARIANTS, {"raw", "segmented", "relabeled", "standard", "standard_relabeled"}),
         "input measure": (MEASURES, {"raw", "envelope", "stft", "rms", "mav", "wl", "td", "stft_td"}),
     }
 
@@ -117,7 +117,7 @@ def test_entry_points_reject_unknown_names_through_their_registry():
         build_estimator("svm", {}, seed=0)
     with pytest.raises(ConfigError, match=r"unknown loss 'focal'; known: .*ce.*cvar"):
         make_loss("focal")
-    with pytest.raises(ConfigError, match=r"unknown model 'resnet50'; known: cnn, disentangle"):
+    with pytest.raises(ConfigError, match=r"unknown model 'resnet50'; known: cnn, cnn_hcf, disentangle"):
         build_model("ResNet50", (8, 40), 5)
     with pytest.raises(ConfigError, match=r"preprocess step 0: unknown preprocessing step 'hp'"):
         check_steps([{"step": "hp"}])

@@ -47,9 +47,10 @@ def test_crossuser_sheet_scores_each_model_with_each_norm():
     one = sheet[(sheet.model == "MHCNN") & (sheet.train_variant == "raw") & (sheet.test_variant == "raw")]
     # under the model and loss, the unnormalised predictions; each RunningNorm mode has its own folder
     assert dict(zip(one["norm"], one["predictions"])) == {
-        "none": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/fold-0.csv.gz",
-        "cumulative": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/cumulative-norm/fold-0.csv.gz",
-        "ema": "results/crossuser/predictions/crossuser/raw/MHCNN/cvar/test-raw/ema-norm/fold-0.csv.gz",
+        "none": "results/crossuser/predictions/crossuser/raw/windows/MHCNN/cvar/test-raw/fold-0.csv.gz",
+        "cumulative": "results/crossuser/predictions/crossuser/raw/windows/MHCNN/cvar/test-raw/cumulative-norm/"
+                      "fold-0.csv.gz",
+        "ema": "results/crossuser/predictions/crossuser/raw/windows/MHCNN/cvar/test-raw/ema-norm/fold-0.csv.gz",
     }
 
 
@@ -222,11 +223,12 @@ def test_loss_sweep_trains_each_swept_model_once_per_loss_and_grl_on_the_user_he
                                         "params": {"model": "MHCNN", "loss": "cvar", "loss_params": {"alpha": 0.5}}}}
     cu = {**CU, "models": models, "loss_sweep": {"models": ["MHCNN"], "losses": ["ce", "cvar", "grl"]},
           "loss_params": {"cvar": {"alpha": 0.3}, "grl": {"ramp_epochs": 50}}}
-    assert crossuser_trained_models(cu) == [("LDA", "none"), ("MHCNN", "ce"), ("MHCNN", "cvar"), ("MHCNN", "grl")]
+    assert crossuser_trained_models(cu) == [("LDA", "none", "HTD"), ("MHCNN", "ce", "windows"),
+                                            ("MHCNN", "cvar", "windows"), ("MHCNN", "grl", "windows")]
     sheet = crossuser_sheet(cu, "epn612", n_within_folds=3)
     cross = sheet[sheet["protocol"] == "crossuser"]
     assert sorted(cross.loc[cross["model"] == "MHCNN", "loss"].unique()) == ["ce", "cvar", "grl"]
-    assert cross["model_file"].str.contains("/MHCNN/grl/fold-0.model").any()
+    assert cross["model_file"].str.contains("/windows/MHCNN/grl/fold-0.model").any()
     assert cross["predictions"].is_unique
     # the model's own loss_params win over crossuser.loss_params for its own loss only
     assert crossuser_model_config(cu, "MHCNN", "cvar")["params"]["loss_params"] == {"alpha": 0.5}
@@ -234,6 +236,27 @@ def test_loss_sweep_trains_each_swept_model_once_per_loss_and_grl_on_the_user_he
     grl = crossuser_model_config(cu, "MHCNN", "grl")["params"]
     assert grl["model"] == "mhcnn_grl" and grl["loss_params"] == {"ramp_epochs": 50}
     assert crossuser_model_config(cu, "LDA", "none")["estimator"] == "lda"
+
+
+def test_feature_grid_trains_each_grid_model_once_per_group():
+    from myoflow.runsheets import crossuser_feature_grid, crossuser_model_config, crossuser_trained_models
+
+    models = {**CU["models"], "MLP": {"input": "HTD", "estimator": "torch", "params": {"model": "MLP"}}}
+    cu = {**CU, "models": models, "feature_groups": ["HTD", "WENG", "RMS"],
+          "feature_grid": {"models": ["LDA", "MLP"], "groups": ["HTD", "WENG"]}}
+    assert crossuser_trained_models(cu) == [("LDA", "none", "HTD"), ("LDA", "none", "WENG"),
+                                            ("MHCNN", "cvar", "windows"), ("MLP", "ce", "HTD"), ("MLP", "ce", "WENG")]
+    sheet = crossuser_sheet(cu, "epn612", n_within_folds=1)
+    cross = sheet[sheet["protocol"] == "crossuser"]
+    assert set(cross.loc[cross.model == "MLP", "features"]) == {"HTD", "WENG"}
+    assert cross["predictions"].is_unique and cross["model_file"].str.contains("/raw/WENG/LDA/none/").any()
+    assert set(sheet.loc[sheet.protocol == "within_user", "features"]) == {"HTD"}  # its own input
+    assert crossuser_model_config(cu, "MLP", "ce", "WENG")["input"] == "WENG"
+    assert crossuser_feature_grid({**cu, "feature_grid": {"models": ["LDA"], "groups": None}})[1] == ["HTD", "WENG", "RMS"]
+    with pytest.raises(ConfigError, match="feature_grid.groups: \\['TDPSD'\\] not among crossuser.feature_groups"):
+        crossuser_feature_grid({**cu, "feature_grid": {"models": ["LDA"], "groups": ["TDPSD"]}})
+    with pytest.raises(ConfigError, match="'MHCNN' takes raw windows"):
+        crossuser_feature_grid({**cu, "feature_grid": {"models": ["MHCNN"]}})
 
 
 def test_loss_sweep_rejects_unknown_or_non_torch_models():
@@ -246,3 +269,58 @@ def test_loss_sweep_rejects_unknown_or_non_torch_models():
     lstm = {**CU, "models": {"LSTM": {"input": "windows", "estimator": "torch", "params": {"model": "LSTM"}}}}
     with pytest.raises(ValueError, match="grl needs a model with a user head"):
         crossuser_model_config(lstm, "LSTM", "grl")
+
+
+def test_validation_scores_use_the_validation_items_only():
+    import logging
+
+    from myoflow.estimators import build_estimator, fit_fold, validation_scores
+
+    rng = np.random.default_rng(0)
+    meta = pd.DataFrame({"subject": np.repeat([1, 2, 3, 4], 30), "session": 1, "repetition": 0})
+    y = np.tile([0, 1, 2], 40)
+    X = rng.normal(size=(120, 3)) + 3 * np.eye(3)[y]
+    folds = user_split([1, 2], [3], [4])
+    est = fit_fold(build_estimator("lda", {}, seed=0), X, y, meta, folds, 0, logging.getLogger("t"))
+    val = validation_scores(est, X, y, meta, folds, 0)
+    assert list(val["subject"]) == [3] and val.loc[0, "n_windows"] == 30
+    pred = est.predict(X[60:90])
+    recalls = [np.mean(pred[y[60:90] == c] == c) for c in range(3)]
+    assert val.loc[0, "balanced_accuracy"] == pytest.approx(np.mean(recalls))
+    none = validation_scores(est, X, y, meta, user_split([1, 2], [], [3, 4]), 0)
+    assert none.empty and list(none.columns) == ["subject", "n_windows", "accuracy", "balanced_accuracy"]
+
+
+def test_within_user_sweep_rows_carry_r_as_their_key_and_train_models_narrows():
+    from myoflow.runsheets import crossuser_trained_models
+
+    cu = {**CU, "variants": ["raw"], "within_user": {"models": ["LDA"], "train_repetitions": [1, 4]}}
+    sheet = crossuser_sheet(cu, "epn612", n_within_folds=2)
+    within = sheet[sheet.protocol == "within_user"]
+    assert set(within["train_repetitions"]) == {"1", "4"}
+    assert set(sheet.loc[sheet.protocol == "crossuser", "train_repetitions"]) == {"none"}
+    assert within.loc[within.train_repetitions == "4", "model_file"].str.startswith(
+        "results/crossuser/models/within_user_r4/raw/HTD/LDA/none/").all()
+    assert len(within) == 2 * 2  # r x folds (one test variant)
+    assert [m for m, _, _ in crossuser_trained_models({**cu, "train_models": ["LDA"]})] == ["LDA"]
+    with pytest.raises(ConfigError, match=r"crossuser.train_models: \['SVM'\] not among"):
+        crossuser_trained_models({**cu, "train_models": ["SVM"]})
+    with pytest.raises(ConfigError, match=r"crossuser.within_user.models: \['LDA'\] not among crossuser.train_models"):
+        crossuser_trained_models({**cu, "train_models": ["MHCNN"]})
+
+
+def test_incremental_cells_become_rows_with_ordering_users_and_repetitions():
+    from myoflow.runsheets import incremental_cells
+
+    cu = {**CU, "variants": ["raw"], "incremental": {"model": "LDA", "users": [1, 4], "repetitions": [2],
+                                                     "orderings": ["worst_first", "random"]}}
+    cells = incremental_cells(cu)
+    assert [c["protocol"] for c in cells] == ["incremental_worst_first_u1_r2", "incremental_worst_first_u4_r2",
+                                              "incremental_random_u1_r2", "incremental_random_u4_r2"]
+    rows = crossuser_sheet(cu, "epn612", n_within_folds=1)
+    inc = rows[rows.protocol == "incremental"]
+    assert set(map(tuple, inc[["split", "train_users", "train_repetitions"]].to_numpy())) == {
+        ("worst_first", "1", "2"), ("worst_first", "4", "2"), ("random", "1", "2"), ("random", "4", "2")}
+    assert inc["model_file"].str.startswith("results/crossuser/models/incremental_").all()
+    with pytest.raises(ConfigError, match="incremental.model: 'SVM'"):
+        incremental_cells({**cu, "incremental": {**cu["incremental"], "model": "SVM"}})

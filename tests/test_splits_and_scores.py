@@ -39,6 +39,20 @@ def test_within_user_folds_never_overlap(tmp_path):
         assert meta[train].subject.nunique() == 1 and meta[test].repetition.tolist() == [3]
 
 
+def test_within_user_repetition_sweep_tests_every_r_on_the_same_repetitions():
+    """r = 1 and r = 2 of a sweep up to 2, one validation repetition: train on the first r,
+    validate on repetition 2, test on 3 (never overlapping, the same for every r)."""
+    from myoflow.errors import ConfigError
+
+    for r in (1, 2):
+        t = within_user_split([5], n_repetitions=4, train_repetitions=r, validation_repetitions=1, first_held_out=2)
+        reps = t.set_index("role")["repetitions"]
+        assert reps["train"] == ";".join(str(i) for i in range(r))
+        assert reps["validation"] == "2" and reps["test"] == "3"
+    with pytest.raises(ConfigError, match="4 repetitions per gesture do not hold 3 training"):
+        within_user_split([5], n_repetitions=4, train_repetitions=3, validation_repetitions=1)
+
+
 def test_loso_and_repetition_kfold_cover_everything_once():
     meta = _meta()
     loso = leave_one_subject_out([0, 1, 2, 3])
@@ -144,3 +158,22 @@ def test_user_split_can_validate_on_held_out_repetitions_of_the_training_users()
         user_split([0], [], [7], validation_source="repetitions", repetitions_of={0: [0]})
     with pytest.raises(ValueError, match="validation.*'folds'"):
         user_split([0], [], [7], validation_source="folds")
+
+
+def test_incremental_orderings_and_split():
+    from myoflow.errors import ConfigError
+    from myoflow.splits import incremental_split, user_ordering
+
+    ranking = pd.DataFrame({"subject": [3, 1, 2, 0], "balanced_accuracy": [0.9, 0.5, 0.7, 0.5]})
+    assert user_ordering(ranking, "worst_first") == [0, 1, 2, 3]  # ties by id
+    assert user_ordering(ranking, "best_first") == [3, 2, 0, 1]
+    rand = user_ordering(ranking, "random", seed=13)
+    assert sorted(rand) == [0, 1, 2, 3] and rand == user_ordering(ranking, "random", seed=13)
+    with pytest.raises(ConfigError, match="ordering 'alphabetical'"):
+        user_ordering(ranking, "alphabetical")
+    t = incremental_split([3, 2, 0, 1], 2, 4, validation=[5], test=[6, 7])
+    train = t[t.role == "train"]
+    assert sorted(train["subject"]) == [2, 3] and set(train["repetitions"]) == {"0;1;2;3"}
+    assert list(t.loc[t.role == "test", "subject"]) == [6, 7]
+    with pytest.raises(ConfigError, match="5 training users asked, the split has 4"):
+        incremental_split([3, 2, 0, 1], 5, 1, [], [6])

@@ -36,7 +36,7 @@ def random_scores(k: int = 3, n: int = 12, folds: int = 2, seed: int = 3) -> pd.
 def test_pipeline_labels_join_default_columns():
     scores = make_scores({"LDA": {0: [0.5]}})
     assert stats.pipeline_labels(scores).tolist() == [
-        "crossuser/none/raw/raw/HTD/LDA/none/none/none/none/none/none"]
+        "crossuser/none/none/none/raw/raw/HTD/LDA/none/none/none/none/none/none"]
     assert stats.pipeline_labels(scores, ["model", "loss"]).tolist() == ["LDA/none"]
     with pytest.raises(ValueError, match="lacks column"):
         stats.pipeline_labels(scores, ["nonexistent"])

@@ -6,7 +6,7 @@ import pytest
 from myoflow.errors import ConfigError
 from myoflow.layouts import ElectrodeLayout, hyser_16x16, icelab_8x24, myo_ring8
 from myoflow.store import Recording
-from myoflow.inputs.crossuser import epn_window_set
+from myoflow.inputs.crossuser import epn_window_set, standard_span
 from myoflow.inputs.disentangle import hd_measure, preprocess_hdemg, trial_sample_set, trial_segment_set
 from myoflow.inputs.hdcnn import hd_image_set
 from myoflow.inputs.windowing import majority_labels, sliding_windows, thin_rest
@@ -199,14 +199,48 @@ def test_standard_threshold_fitted_on_training_users_only():
     thr = ws.attrs["standard_threshold"]
     rest0 = np.abs(sliding_windows(recs[0].trial_emg(0), 40, 10)).mean(axis=(1, 2))
     assert thr == pytest.approx(rest0.mean() + 3 * rest0.std())
-    fist = ws.meta[(ws.meta.base_label == 1) & (ws.meta.subject == 1)]
-    labelled = fist[fist.label == 1]["start"]
-    # the span starts at the first 40-sample mean above threshold (~sample 41 of the repetition)
-    # and ends 39 samples after the last one (~180); majority labels follow it
-    assert 200 + 20 <= labelled.min() <= 200 + 40 and 200 + 140 <= labelled.max() <= 200 + 160
-    assert (fist[fist.label == 0]["start"] < labelled.min()).any()
     with pytest.raises(ConfigError, match="training_subjects"):
         epn_window_set(recs, variant="standard")
+
+
+def test_standard_crops_active_repetitions_to_the_threshold_span():
+    """As the source's detect_segments: the repetition is cut to [first window above threshold,
+    last one + length - 1); every window of it keeps the gesture label; rest repetitions whole."""
+    recs = [_burst_recording(0), _burst_recording(1)]
+    ws = epn_window_set(recs, variant="standard", length=40, stride=10, rest_thinning=1, training_subjects=[0])
+    fist = ws.meta[(ws.meta.base_label == 1) & (ws.meta.subject == 1)]
+    assert (fist["label"] == 1).all()
+    # the burst is at samples 80..140 of the repetition (which starts at 200): the first 40-sample
+    # mean above threshold starts a little after 40, the span ends ~39 samples after the last (~139)
+    assert 200 + 35 <= fist["start"].min() <= 200 + 60
+    assert fist["start"].max() + 40 <= 200 + 140 + 39
+    span = standard_span(recs[1].trial_emg(1), thr := ws.attrs["standard_threshold"], 40)
+    assert fist["start"].min() == 200 + span[0] and thr > 0
+    rest = ws.meta[(ws.meta.base_label == 0) & (ws.meta.subject == 1)]
+    assert len(rest) == len(sliding_windows(recs[1].trial_emg(0), 40, 10))  # kept whole
+    # the relabeling alternative keeps the whole repetition, outside the span as rest
+    alt = epn_window_set(recs, variant="standard_relabeled", length=40, stride=10, rest_thinning=1,
+                         training_subjects=[0])
+    alt_fist = alt.meta[(alt.meta.base_label == 1) & (alt.meta.subject == 1)]
+    assert alt_fist["start"].min() == 200 and set(alt_fist["label"]) == {0, 1}
+
+
+def test_standard_keeps_a_repetition_whole_when_the_span_is_short_or_absent():
+    """Span <= 2 * length + stride (the source's 2 * SEQ + INC) or nothing above threshold: the
+    whole repetition, all of it the gesture."""
+    short = _burst_recording(1)
+    short.emg[200:400] = np.random.default_rng(5).normal(0, 1, (200, 8))
+    short.emg[280:285] *= 30  # a 5-sample blip: windows over it cross, but the span is ~83 samples
+    quiet = _burst_recording(2)
+    quiet.emg[200:400] = np.random.default_rng(6).normal(0, 1, (200, 8))
+    for rec in (short, quiet):
+        ws = epn_window_set([_burst_recording(0), rec], variant="standard", length=40, stride=10,
+                            rest_thinning=1, training_subjects=[0])
+        fist = ws.meta[(ws.meta.base_label == 1) & (ws.meta.subject == rec.subject)]
+        assert fist["start"].min() == 200 and fist["start"].max() == 200 + 160
+        assert (fist["label"] == 1).all()
+    span = standard_span(short.trial_emg(1), ws.attrs["standard_threshold"], 40)
+    assert span is not None and span[1] - span[0] <= 2 * 40 + 10
 
 
 @pytest.mark.parametrize("layout_name, shape", [("icelab_8x24", (8, 24)), ("csl_7x24", (7, 24)),
@@ -227,3 +261,23 @@ def test_hd_images_put_every_channel_at_its_grid_position(layout_name, shape, mo
     expected = np.where(layout.grid >= 0, layout.grid + 1, 0)
     np.testing.assert_allclose(images[0, 0], expected, rtol=1e-6)
     np.testing.assert_allclose(images[-1, 0], expected, rtol=1e-6)
+
+
+def test_source_reshape_mixes_channels_and_features_as_the_source_did():
+    """The source's reshape((N, 8, F // 8)) of LibEMG's feature-major vector: row 0 of an HTD
+    window holds MAV of channels 0-3, row 1 MAV of channels 4-7 - not a time piece."""
+    from myoflow.features import extract_features
+    from myoflow.inputs.crossuser import feature_channel_axis, feature_model_inputs
+
+    w = np.random.default_rng(0).normal(size=(5, 8, 40)).astype(np.float32)
+    values, names = extract_features(w, "HTD", fs=200.0)
+    reshaped = feature_model_inputs(values, "source_reshape")
+    assert reshaped.shape == (5, 8, 4)
+    np.testing.assert_array_equal(reshaped[:, 1], values[:, 4:8])
+    assert names[4:8] == ["MAV_ch4", "MAV_ch5", "MAV_ch6", "MAV_ch7"]
+    assert feature_model_inputs(values, "window") is values or np.shares_memory(feature_model_inputs(values, "window"), values)
+    assert feature_channel_axis("pieces") == 2 and feature_channel_axis("window") == 1
+    with pytest.raises(ConfigError, match="feature layout 'time'"):
+        feature_model_inputs(values, "time")
+    with pytest.raises(ConfigError, match="do not reshape"):
+        feature_model_inputs(values[:, :30], "source_reshape")

@@ -97,6 +97,10 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
                 "crossuser/figures/training_curves.png",
                 "crossuser/figures/loss_table.png",
                 "crossuser/figures/loss_critical_difference.png",
+                "crossuser/figures/per_user_metrics.png",
+                "crossuser/figures/feature_grid.png",
+                "crossuser/figures/architectures_critical_difference.png",
+                "crossuser/figures/embeddings_pca.png",
                 "disentangle/figures/reconstruction_maps.png",
                 "disentangle/figures/latent_accuracy.png",
                 "disentangle/figures/measure_table.png",
@@ -121,8 +125,17 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     results = tiny_run / "results"
     cu = pd.read_csv(results / "crossuser" / "scores.csv")
     assert list(cu.columns) == SCORE_COLUMNS
-    assert set(cu["model"]) == {"LDA", "MHCNN"}
+    assert set(cu["model"]) == {"LDA", "MLP", "LSTM_HCF", "CNN_HCF", "LSTM", "CNN", "MHCNN"}
     assert set(cu["protocol"]) == {"crossuser", "within_user"}
+    assert set(cu.loc[cu.protocol == "within_user", "train_repetitions"].astype(str)) == {"1", "2"}  # the r sweep
+    # the feature grid: every feature model on every group of tiny.yaml
+    grid = cu[cu["model"].isin(["LDA", "MLP", "LSTM_HCF", "CNN_HCF"]) & (cu.protocol == "crossuser")]
+    assert set(map(tuple, grid[["model", "features"]].drop_duplicates().to_numpy())) == {
+        (m, g) for m in ("LDA", "MLP", "LSTM_HCF", "CNN_HCF") for g in ("HTD", "RMS")}
+    selection = pd.read_csv(results / "crossuser" / "architectures" / "selection.csv")
+    assert list(selection["model"]) == ["LDA", "MLP", "LSTM_HCF", "CNN_HCF", "LSTM", "CNN", "MHCNN"]
+    assert selection.loc[selection.model == "MHCNN", "features"].item() == "windows"
+    assert selection.loc[:3, "validation_balanced_accuracy"].notna().all()  # chosen on validation users
     assert set(cu["test_variant"]) == {"raw", "standard"} and set(cu["train_variant"]) == {"raw"}
     assert set(cu["norm"]) == {"none", "cumulative", "ema"}  # each model scored with and without RunningNorm
     assert set(cu.loc[cu["model"] == "MHCNN", "loss"]) == {"ce", "grl"}  # the loss sweep

@@ -27,6 +27,7 @@ __all__ = [
     "fit_fold",
     "predict_fold",
     "fit_and_predict_fold",
+    "validation_scores",
     "predictions_table",
     "save_estimator",
     "load_estimator",
@@ -134,6 +135,33 @@ def predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: p
     table = predictions_table(est, X[test], meta[test], y[test])
     log.info("test accuracy %.3f", (table["y_true"] == table["y_pred"]).mean())
     return table
+
+
+def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y_true`` (scikit-learn's balanced accuracy,
+    without importing it into torch jobs)."""
+    return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+def validation_scores(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame,
+                      fold: int) -> pd.DataFrame:
+    """Per-subject accuracy and balanced accuracy of a fitted ``est`` on the fold's validation
+    items (validation users or held-out repetitions of the training users): what model selection
+    reads, never the test items. Empty (same columns) when the fold has no validation items."""
+    val = select(meta, folds, fold, "validation")
+    columns = ["subject", "n_windows", "accuracy", "balanced_accuracy"]
+    if not val.any():
+        return pd.DataFrame(columns=columns)
+    y_true = np.asarray(y)[val]
+    y_pred = np.asarray(est.predict(X[val]))
+    subjects = meta["subject"].to_numpy()[val]
+    rows = []
+    for subject in np.unique(subjects):
+        mine = subjects == subject
+        rows.append({"subject": int(subject), "n_windows": int(mine.sum()),
+                     "accuracy": float(np.mean(y_true[mine] == y_pred[mine])),
+                     "balanced_accuracy": _balanced_accuracy(y_true[mine], y_pred[mine])})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def fit_and_predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: pd.DataFrame,

@@ -14,7 +14,8 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 #: dimension). The run sheets (myoflow.runsheets) carry the same columns, so a pipeline is always
 #: identified by named columns, never by a composite string.
 GRID_COLUMNS = [
-    "study", "dataset", "protocol", "split", "train_variant", "test_variant", "features", "model",
+    "study", "dataset", "protocol", "split", "train_users", "train_repetitions", "train_variant", "test_variant",
+    "features", "model",
     "loss", "norm", "measure", "latent", "classifier", "width", "fold",
 ]
 

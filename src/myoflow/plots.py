@@ -918,3 +918,111 @@ def plot_training_curves(
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     _save(fig, out)
+
+
+def plot_pca_pair_grid(
+    components: np.ndarray,
+    labels: np.ndarray,
+    out: str | os.PathLike,
+    class_names: Sequence[str] | None = None,
+    explained: Sequence[float] | None = None,
+    title: str = "",
+) -> None:
+    """Pair grid of principal components (e.g. 4 PCs of a model's test embeddings), points
+    coloured by class: component i against j below the diagonal, each component's per-class
+    histogram on it.
+
+    Parameters
+    ----------
+    components : ndarray, shape (n, k)
+        The points' coordinates on ``k`` components (k >= 2).
+    labels : ndarray, shape (n,)
+        Class of every point (integers index ``class_names`` where given).
+    explained : sequence of float, optional
+        Explained variance ratio of each component, shown in the axis labels.
+    """
+    components, labels = np.asarray(components, dtype=float), np.asarray(labels)
+    if components.ndim != 2 or components.shape[1] < 2 or len(components) != len(labels):
+        raise ValueError(f"components must be (n, k >= 2) with one label per row, got {components.shape} "
+                         f"and {labels.shape}")
+    if len(components) == 0:
+        raise ValueError("no points to draw")
+    k = components.shape[1]
+    classes = sorted(np.unique(labels))
+    cmap = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+
+    def name(c) -> str:
+        return str(class_names[int(c)]) if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
+
+    def axis_label(i: int) -> str:
+        return f"PC{i + 1}" + (f" ({100 * explained[i]:.0f} %)" if explained is not None else "")
+
+    fig = _new_figure(2.6 * k + 1.8, 2.6 * k)
+    axes = fig.subplots(k, k, squeeze=False)
+    for i in range(k):
+        for j in range(k):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            for ci, c in enumerate(classes):
+                sel = labels == c
+                if i == j:
+                    ax.hist(components[sel, i], bins=30, color=cmap(ci % cmap.N), alpha=0.5, density=True)
+                else:
+                    ax.scatter(components[sel, j], components[sel, i], s=4, color=cmap(ci % cmap.N), alpha=0.5,
+                               linewidths=0)
+            ax.tick_params(labelsize=7)
+            if i == k - 1:
+                ax.set_xlabel(axis_label(j))
+            if j == 0 and i > 0:
+                ax.set_ylabel(axis_label(i))
+    handles = [Line2D([], [], ls="", marker="o", color=cmap(ci % cmap.N), label=name(c)) for ci, c in enumerate(classes)]
+    fig.legend(handles=handles, loc="upper right", title="class", frameon=False)
+    if title:
+        fig.suptitle(title)
+    _save(fig, out)
+
+
+def plot_incremental_heatmaps(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    orderings: Sequence[str],
+    metric_name: str = "balanced accuracy",
+    title: str = "",
+) -> None:
+    """One heat map per user ordering: training users (rows) x repetitions per user (columns),
+    each cell the mean over test users (annotated mean and sd), one shared colour scale.
+
+    ``table`` holds ``ordering, train_users, train_repetitions, mean, sd`` (one row per cell).
+    """
+    _require(table, ["ordering", "train_users", "train_repetitions", "mean", "sd"], "incremental table")
+    if table.empty:
+        raise ValueError("incremental table is empty")
+    orderings = [o for o in orderings if o in set(table["ordering"])]
+    users = sorted(table["train_users"].unique())
+    reps = sorted(table["train_repetitions"].unique())
+    lo, hi = float(table["mean"].min()), float(table["mean"].max())
+    fig = _new_figure(max(4.0, 0.9 * len(reps) + 2.2) * len(orderings), max(3.0, 0.5 * len(users) + 2.0))
+    axes = np.atleast_1d(fig.subplots(1, len(orderings), squeeze=False)).ravel()
+    image = None
+    for ax, ordering in zip(axes, orderings):
+        cells = table[table["ordering"] == ordering].set_index(["train_users", "train_repetitions"])
+        values = np.array([[cells["mean"].get((u, r), np.nan) for r in reps] for u in users], float)
+        image = ax.imshow(values, cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1e-9, aspect="auto",
+                          origin="lower")
+        for i, u in enumerate(users):
+            for j, r in enumerate(reps):
+                if (u, r) in cells.index:
+                    cell = cells.loc[(u, r)]
+                    ax.text(j, i, f"{cell['mean']:.2f}\n\u00b1{cell['sd']:.2f}", ha="center", va="center",
+                            fontsize=7, color="white" if cell["mean"] < (lo + hi) / 2 else "black")
+        ax.set_xticks(range(len(reps)), [str(r) for r in reps])
+        ax.set_yticks(range(len(users)), [str(u) for u in users])
+        ax.set_xlabel("repetitions per gesture")
+        ax.set_ylabel("training users")
+        ax.set_title(ordering.replace("_", " "))
+    fig.colorbar(image, ax=list(axes), label=metric_name, shrink=0.85)
+    if title:
+        fig.suptitle(title)
+    _save(fig, out)

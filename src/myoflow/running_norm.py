@@ -525,6 +525,7 @@ def running_norm_inputs(
     prior_count: float = DEFAULT_PRIOR_COUNT,
     update: str = "before",
     batch_size: int = 1,
+    axis: int = 1,
 ) -> np.ndarray:
     """A model's test inputs under RunningNorm: ``X`` (float32) with the ``rows`` (a boolean mask,
     the test users' windows) normalised per user in recording order, back in population units.
@@ -533,7 +534,7 @@ def running_norm_inputs(
     variance, so a model trained on unnormalised inputs (MHCNN on raw windows, a standardising
     LDA pipeline) needs no change: with the population statistics it is the identity. The order
     within a user is ``meta``'s (session, trial, start) where those columns exist. Channels are
-    axis 1 (``(N, C, T)`` windows, ``(N, F)`` features).
+    ``axis`` (1: ``(N, C, T)`` windows, ``(N, F)`` features; 2: ``(N, pieces, F)`` sub-window features).
     """
     rows = np.asarray(rows, dtype=bool)
     out = np.array(X, dtype=np.float32)  # one copy, whatever X's dtype
@@ -543,5 +544,5 @@ def running_norm_inputs(
     order = [sub[c].to_numpy() for c in ORDER_COLUMNS if c in sub.columns] or None
     out[rows] = apply_running_norm(out[rows], sub["subject"].to_numpy(), order=order, stats=stats, mode=mode,
                                    tau=tau, prior_count=prior_count, update=update, batch_size=batch_size,
-                                   axis=1, rescale=True, dtype=np.float32)
+                                   axis=axis, rescale=True, dtype=np.float32)
     return out

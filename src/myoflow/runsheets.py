@@ -29,7 +29,8 @@ from .splits import SPLIT_UNITS, n_folds
 STUDY_DESIGN = {
     "crossuser": {
         "metric": "balanced_accuracy",
-        "pipeline": ["protocol", "train_variant", "test_variant", "features", "model", "loss", "norm"],
+        "pipeline": ["protocol", "split", "train_users", "train_repetitions", "train_variant", "test_variant",
+                     "features", "model", "loss", "norm"],
         "family": ["dataset"],
     },
     "disentangle": {
@@ -69,32 +70,89 @@ def crossuser_model_loss(model_cfg: Mapping) -> str:
 USER_HEAD_MODELS = {"mhcnn": "mhcnn_grl"}
 
 
-def crossuser_trained_models(cu: Mapping) -> list[tuple[str, str]]:
-    """(model, loss) of every cross-user model that trains: each model of ``crossuser.models``
-    with its own loss, except those of ``crossuser.loss_sweep.models``, which train once per loss
-    of ``crossuser.loss_sweep.losses``."""
+def crossuser_feature_grid(cu: Mapping) -> tuple[list[str], list[str]]:
+    """(models, groups) of the feature experiment (``crossuser.feature_grid``): each model listed
+    trains once per group (groups null: every ``crossuser.feature_groups`` entry)."""
+    grid = cu.get("feature_grid") or {}
+    models = list(grid.get("models") or [])
+    groups = list(grid.get("groups") or cu["feature_groups"]) if models else []
+    unknown = sorted(set(models) - set(cu["models"]))
+    if unknown:
+        raise ConfigError(f"crossuser.feature_grid.models: {unknown} not among crossuser.models ({sorted(cu['models'])})")
+    for name in models:
+        if cu["models"][name]["input"] == "windows":
+            raise ConfigError(f"crossuser.feature_grid.models: {name!r} takes raw windows (input: windows); "
+                              "the feature grid varies the feature group of feature models")
+    missing = sorted(set(groups) - set(cu["feature_groups"]))
+    if missing:
+        raise ConfigError(f"crossuser.feature_grid.groups: {missing} not among crossuser.feature_groups "
+                          f"{list(cu['feature_groups'])} (the groups extracted)")
+    swept = set((cu.get("loss_sweep") or {}).get("models") or [])
+    both = sorted(swept & set(models))
+    if both:
+        raise ConfigError(f"crossuser: {both} both in feature_grid.models and loss_sweep.models; "
+                          "a model sweeps one of the two")
+    return models, groups
+
+
+def crossuser_enabled_models(cu: Mapping) -> list[str]:
+    """The models of ``crossuser.models`` that train: ``crossuser.train_models`` (null: every
+    one). A config file laid over another cannot delete a model entry; it narrows the set here."""
+    names = cu.get("train_models")
+    if names is None:
+        return list(cu["models"])
+    unknown = sorted(set(names) - set(cu["models"]))
+    if unknown:
+        raise ConfigError(f"crossuser.train_models: {unknown} not among crossuser.models ({sorted(cu['models'])})")
+    return [n for n in cu["models"] if n in set(names)]
+
+
+def crossuser_trained_models(cu: Mapping) -> list[tuple[str, str, str]]:
+    """(model, loss, features) of every cross-user model that trains.
+
+    Each model of ``crossuser.models`` trains with its own loss on its own input, except those of
+    ``crossuser.loss_sweep.models``, which train once per loss of ``crossuser.loss_sweep.losses``,
+    and those of ``crossuser.feature_grid.models``, which train once per feature group of the grid.
+    """
     sweep = cu.get("loss_sweep") or {}
     swept = list(sweep.get("models") or [])
     unknown = sorted(set(swept) - set(cu["models"]))
     if unknown:
         raise ConfigError(f"crossuser.loss_sweep.models: {unknown} not among crossuser.models ({sorted(cu['models'])})")
-    pairs = []
-    for name, m in cu["models"].items():
+    grid_models, grid_groups = crossuser_feature_grid(cu)
+    enabled = crossuser_enabled_models(cu)
+    for key, names in (("loss_sweep.models", swept), ("feature_grid.models", grid_models),
+                       ("architectures.models", list((cu.get("architectures") or {}).get("models") or [])),
+                       ("within_user.models", list(cu["within_user"]["models"]))):
+        off = sorted(set(names) - set(enabled))
+        if off:
+            raise ConfigError(f"crossuser.{key}: {off} not among crossuser.train_models {enabled}")
+    triples = []
+    for name in enabled:
+        m = cu["models"][name]
+        if name in grid_models:
+            triples += [(name, crossuser_model_loss(m), group) for group in grid_groups]
+            continue
         if name not in swept:
-            pairs.append((name, crossuser_model_loss(m)))
+            triples.append((name, crossuser_model_loss(m), m["input"]))
             continue
         if m["estimator"] != "torch":
             raise ConfigError(f"crossuser.loss_sweep.models: {name!r} is a {m['estimator']!r} estimator; "
                               "only torch models train with a loss")
-        pairs += [(name, loss) for loss in sweep["losses"]]
-    return pairs
+        triples += [(name, loss, m["input"]) for loss in sweep["losses"]]
+    return triples
 
 
-def crossuser_model_config(cu: Mapping, name: str, loss: str) -> dict:
-    """The estimator config of model ``name`` trained with ``loss``: its ``params`` with the loss,
+def crossuser_model_config(cu: Mapping, name: str, loss: str, features: str | None = None) -> dict:
+    """The estimator config of model ``name`` trained with ``loss`` on ``features`` (a feature
+    group of the feature grid; default the model's own ``input``): its ``params`` with the loss,
     the loss's parameters (``crossuser.loss_params``, under the model's own ``loss_params``) and,
     for ``grl``, the model's user-head version (:data:`USER_HEAD_MODELS`)."""
-    m = cu["models"][name]
+    m = dict(cu["models"][name])
+    if features is not None and features != m["input"]:
+        if m["input"] == "windows" or features == "windows":
+            raise ConfigError(f"crossuser.models.{name}: input {m['input']!r} cannot be swapped for {features!r}")
+        m["input"] = features
     if m["estimator"] != "torch":
         return {**m, "params": dict(m.get("params") or {})}
     params = dict(m.get("params") or {})
@@ -111,9 +169,51 @@ def crossuser_model_config(cu: Mapping, name: str, loss: str) -> dict:
     return {**m, "params": params}
 
 
-def crossuser_model_path(protocol: str, train_variant: str, model: str, loss: str, fold: int) -> str:
-    """The trained model file of one (protocol, train variant, model, loss, fold)."""
-    return f"results/crossuser/models/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.model"
+def crossuser_model_path(protocol: str, train_variant: str, features: str, model: str, loss: str, fold: int) -> str:
+    """The trained model file of one (protocol, train variant, features, model, loss, fold)."""
+    return f"results/crossuser/models/{protocol}/{train_variant}/{features}/{model}/{loss}/fold-{fold}.model"
+
+
+def crossuser_validation_path(protocol: str, train_variant: str, features: str, model: str, loss: str,
+                              fold: int) -> str:
+    """Per-user scores of a trained model on its fold's validation items (what model selection reads)."""
+    stem = crossuser_model_path(protocol, train_variant, features, model, loss, fold)
+    return stem[: -len(".model")] + ".validation.csv"
+
+
+def within_user_repetitions(cu: Mapping) -> list[int]:
+    """The r values of the within-user sweep (``crossuser.within_user.train_repetitions``)."""
+    r = cu["within_user"]["train_repetitions"]
+    return [int(v) for v in (r if isinstance(r, (list, tuple)) else [r])]
+
+
+def within_user_protocol(r: int) -> str:
+    """The fold-table and folder name of the within-user models trained on r repetitions (the
+    sheet's keys are ``protocol`` = ``within_user`` and ``train_repetitions`` = r)."""
+    return f"within_user_r{int(r)}"
+
+
+#: user orderings of the incremental sweep
+INCREMENTAL_ORDERINGS = ("worst_first", "best_first", "random")
+
+
+def incremental_cells(cu: Mapping) -> list[dict]:
+    """The cells of the incremental sweep (``crossuser.incremental``): one per (ordering,
+    training users n, repetitions r), each with its fold-table / folder name ``protocol``.
+    Empty when ``crossuser.incremental.model`` is null."""
+    inc = cu.get("incremental") or {}
+    model = inc.get("model")
+    if not model:
+        return []
+    if model not in cu["models"]:
+        raise ConfigError(f"crossuser.incremental.model: {model!r} not among crossuser.models ({sorted(cu['models'])})")
+    if model not in crossuser_enabled_models(cu):
+        raise ConfigError(f"crossuser.incremental.model: {model!r} not among crossuser.train_models")
+    bad = sorted(set(inc["orderings"]) - set(INCREMENTAL_ORDERINGS))
+    if bad:
+        raise ConfigError(f"crossuser.incremental.orderings: {bad}; expected some of {list(INCREMENTAL_ORDERINGS)}")
+    return [{"protocol": f"incremental_{o}_u{int(n)}_r{int(r)}", "ordering": o, "n_users": int(n), "repetitions": int(r)}
+            for o in inc["orderings"] for n in inc["users"] for r in inc["repetitions"]]
 
 
 def crossuser_test_variants(cu: Mapping) -> list[str]:
@@ -121,18 +221,20 @@ def crossuser_test_variants(cu: Mapping) -> list[str]:
     return list(cu.get("test_variants") or cu["variants"])
 
 
-def crossuser_predictions_path(protocol: str, train_variant: str, model: str, loss: str, test_variant: str,
-                               norm: str, fold: int) -> str:
+def crossuser_predictions_path(protocol: str, train_variant: str, features: str, model: str, loss: str,
+                               test_variant: str, norm: str, fold: int) -> str:
     """Predictions of one model on one test variant under one test-time normalisation."""
-    stem = f"results/crossuser/predictions/{protocol}/{train_variant}/{model}/{loss}/test-{test_variant}"
+    stem = (f"results/crossuser/predictions/{protocol}/{train_variant}/{features}/{model}/{loss}/"
+            f"test-{test_variant}")
     return f"{stem}/fold-{fold}.csv.gz" if norm == "none" else f"{stem}/{norm}-norm/fold-{fold}.csv.gz"
 
 
 def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFrame:
-    """One row per (protocol, train variant, model, fold, test variant, norm) prediction.
+    """One row per (protocol, train variant, features, model, loss, fold, test variant, norm) prediction.
 
     Every model of ``crossuser.models`` trains once on the fixed user split (protocol
-    ``crossuser``, fold 0), those of ``crossuser.loss_sweep.models`` once per loss; the models
+    ``crossuser``, fold 0), those of ``crossuser.loss_sweep.models`` once per loss, those of
+    ``crossuser.feature_grid.models`` once per feature group (:func:`crossuser_trained_models`); the models
     named in ``crossuser.within_user.models`` also train one model per test user (protocol
     ``within_user``, with the model's own loss). Each model trained on a variant is tested on
     every variant of ``crossuser.test_variants`` (default: every configured variant), under each
@@ -154,26 +256,36 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
     norms = list(cu.get("norms") or ["none"])
     rows = []
     trained = crossuser_trained_models(cu)
-    jobs = [("crossuser", name, loss, [0]) for name, loss in trained]
-    # within-user models train on one user: with their own loss, not the loss sweep (trp and grl
-    # need several users in a batch)
-    jobs += [("within_user", name, crossuser_model_loss(models[name]), list(range(n_within_folds)))
-             for name in cu["within_user"]["models"]]
-    for protocol, name, loss, folds in jobs:
+    # (keys of the rows, folder, model, loss, features, folds)
+    jobs = [({"protocol": "crossuser"}, "crossuser", name, loss, features, [0]) for name, loss, features in trained]
+    # within-user models train on one user: with their own loss and input, not the sweeps (trp
+    # and grl need several users in a batch); once per r of the repetition sweep
+    jobs += [({"protocol": "within_user", "train_repetitions": str(r)}, within_user_protocol(r), name,
+              crossuser_model_loss(models[name]), models[name]["input"], list(range(n_within_folds)))
+             for r in within_user_repetitions(cu) for name in cu["within_user"]["models"]]
+    # the incremental sweep: the model trained on the first n users of an ordering, r repetitions each
+    inc_model = (cu.get("incremental") or {}).get("model")
+    jobs += [({"protocol": "incremental", "split": c["ordering"], "train_users": str(c["n_users"]),
+               "train_repetitions": str(c["repetitions"])}, c["protocol"], inc_model,
+              crossuser_model_loss(models[inc_model]), models[inc_model]["input"], [0])
+             for c in incremental_cells(cu)]
+    for keys, protocol, name, loss, features, folds in jobs:
         m = models[name]
         for train_variant in cu["variants"]:
             for fold in folds:
-                model_file = crossuser_model_path(protocol, train_variant, name, loss, fold)
+                model_file = crossuser_model_path(protocol, train_variant, features, name, loss, fold)
                 for test_variant in test_variants:
                     for norm in norms:
                         rows.append({
-                            **_grid_row(study="crossuser", dataset=dataset, protocol=protocol,
+                            **_grid_row(study="crossuser", dataset=dataset, **keys,
                                         train_variant=train_variant, test_variant=test_variant,
-                                        features=m["input"], model=name, loss=loss, norm=norm, fold=fold),
+                                        features=features, model=name, loss=loss, norm=norm, fold=fold),
                             "estimator": m["estimator"],
                             "model_file": model_file,
-                            "predictions": crossuser_predictions_path(protocol, train_variant, name, loss,
-                                                                      test_variant, norm, fold),
+                            "validation_file": crossuser_validation_path(protocol, train_variant, features,
+                                                                         name, loss, fold),
+                            "predictions": crossuser_predictions_path(protocol, train_variant, features, name,
+                                                                      loss, test_variant, norm, fold),
                         })
     return pd.DataFrame(rows)
 

@@ -111,17 +111,60 @@ def user_split(training: Sequence[int], validation: Sequence[int], test: Sequenc
     return pd.DataFrame(rows + _rows(0, "test", sorted(test)), columns=FOLD_COLUMNS)
 
 
-def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetitions: int) -> pd.DataFrame:
-    """One fold per subject: its first ``train_repetitions`` repetitions (per gesture) train,
-    the remaining ones test, so training and test repetitions never overlap."""
-    if not 0 < train_repetitions < n_repetitions:
+def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetitions: int,
+                      validation_repetitions: int = 0, first_held_out: int | None = None) -> pd.DataFrame:
+    """One fold per subject: its first ``train_repetitions`` repetitions (per gesture) train; the
+    held-out repetitions from ``first_held_out`` on (default: right after the training ones)
+    validate (the first ``validation_repetitions`` of them) and test (the rest), so training,
+    validation and test repetitions never overlap.
+
+    A sweep over ``train_repetitions`` passes the same ``first_held_out`` (the largest r of the
+    sweep) to every r, so every point of the sweep is tested on the same repetitions.
+    """
+    held = int(train_repetitions if first_held_out is None else first_held_out)
+    v = int(validation_repetitions)
+    if not 0 < train_repetitions <= held or v < 0 or held + v >= n_repetitions:
         raise ConfigError(
-            f"within-user split needs 0 < train_repetitions < {n_repetitions}, got {train_repetitions}"
+            f"within-user split: {n_repetitions} repetitions per gesture do not hold {train_repetitions} "
+            f"training (first), {v} validation and at least one test repetition after repetition {held}"
         )
     rows = []
     for fold, s in enumerate(sorted(int(s) for s in subjects)):
         rows += _rows(fold, "train", [s], reps=range(train_repetitions))
-        rows += _rows(fold, "test", [s], reps=range(train_repetitions, n_repetitions))
+        if v:
+            rows += _rows(fold, "validation", [s], reps=range(held, held + v))
+        rows += _rows(fold, "test", [s], reps=range(held + v, n_repetitions))
+    return pd.DataFrame(rows, columns=FOLD_COLUMNS)
+
+
+def user_ordering(ranking: pd.DataFrame, ordering: str, seed: int = 0) -> list[int]:
+    """Training users in the order the incremental sweep adds them.
+
+    ``ranking``: one row per training user, ``subject`` and ``balanced_accuracy`` (its within-user
+    score). ``worst_first``: ascending score, ``best_first``: descending (ties by subject id),
+    ``random``: a permutation seeded by ``seed`` (of the users sorted by id).
+    """
+    r = ranking.sort_values(["balanced_accuracy", "subject"], kind="stable")
+    if ordering == "worst_first":
+        return [int(s) for s in r["subject"]]
+    if ordering == "best_first":
+        return [int(s) for s in r.sort_values(["balanced_accuracy", "subject"], ascending=[False, True])["subject"]]
+    if ordering == "random":
+        ids = sorted(int(s) for s in ranking["subject"])
+        return [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+    raise ConfigError(f"user ordering {ordering!r}: expected worst_first, best_first or random")
+
+
+def incremental_split(order: Sequence[int], n_users: int, repetitions: int, validation: Sequence[int],
+                      test: Sequence[int]) -> pd.DataFrame:
+    """One fold: the first ``n_users`` of ``order`` train on their first ``repetitions``
+    repetitions per gesture; the validation users validate and the test users test (whole)."""
+    if not 0 < n_users <= len(order):
+        raise ConfigError(f"crossuser.incremental.users: {n_users} training users asked, the split has {len(order)}")
+    if repetitions < 1:
+        raise ConfigError(f"crossuser.incremental.repetitions: {repetitions}; at least 1")
+    rows = _rows(0, "train", list(order)[:n_users], reps=range(repetitions))
+    rows += _rows(0, "validation", sorted(validation)) + _rows(0, "test", sorted(test))
     return pd.DataFrame(rows, columns=FOLD_COLUMNS)
 
 

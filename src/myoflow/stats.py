@@ -637,3 +637,24 @@ def pairwise_matrix(wide: pd.DataFrame, test: str = "paired_holm", seed: int = 0
     for (i, j), p, s in zip(pairs, holm_adjust(raw), signs):
         out.iloc[i, j], out.iloc[j, i] = s * p, -s * p
     return out
+
+
+def pca(X: np.ndarray, n_components: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Principal components of the rows of ``X`` (centred, SVD): the rows' coordinates on the
+    first ``n_components`` components and each component's explained-variance ratio.
+
+    Signs are fixed (each component's largest-magnitude loading positive), so the same data give
+    the same figure.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) < 2:
+        raise ValueError(f"pca needs a 2-D array of at least 2 rows, got shape {X.shape}")
+    k = min(int(n_components), *X.shape)
+    centred = X - X.mean(axis=0)
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
+    signs[signs == 0] = 1.0
+    u, vt = u * signs, vt * signs[:, None]
+    total = float(np.sum(s**2))
+    explained = (s**2 / total) if total > 0 else np.zeros_like(s)
+    return u[:, :k] * s[:k], explained[:k]

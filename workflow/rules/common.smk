@@ -18,6 +18,7 @@ from myoflow.datasets import (
     synthetic_recordings,
 )
 from myoflow.errors import ConfigError
+from myoflow.inputs.crossuser import THRESHOLD_VARIANTS
 from myoflow.latents import LATENT_CLASSIFIERS
 from myoflow.studies.hdcnn import PUBLISHED as HD_PUBLISHED
 
@@ -34,7 +35,8 @@ wildcard_constraints:
     test_variant=r"[a-z_]+",
     variant=r"[a-z_]+",
     group=r"[A-Za-z0-9_]+",
-    protocol=r"[a-z_]+",
+    features=r"[A-Za-z0-9_]+",
+    protocol=r"[a-z0-9_]+",
     loss=r"[a-z0-9_]+",
     measure=r"[a-z_]+",
     classifier=r"[a-z_]+",
@@ -44,6 +46,19 @@ wildcard_constraints:
 
 
 CU = config["crossuser"]
+
+# The cross-user chain (recordings -> windows -> features -> train -> predict) is the longest
+# serial path of the default run: scheduled first, from its recordings on (a priority does not
+# pass to a job's inputs), it overlaps the other studies' many small jobs instead of running
+# alone at the end.
+CROSSUSER_PRIORITY = 10
+
+
+def dataset_priority(w):
+    """The cross-user dataset's recordings are made before the other studies'."""
+    return CROSSUSER_PRIORITY if w.dataset == CU["dataset"] else 0
+
+
 DIS = config["disentangle"]
 HD = config["hdcnn"]
 
@@ -267,7 +282,7 @@ def crossuser_user_split():
 
 @functools.cache
 def crossuser_sheet():
-    n_within = len(crossuser_user_split()["test"])
+    n_within = len(crossuser_within_users())
     return runsheets.crossuser_sheet(CU, CU["dataset"], n_within)
 
 
@@ -275,45 +290,176 @@ def crossuser_torch_models():
     """One record per trained torch model of the cross-user protocol (for the training curves)."""
     sheet = crossuser_sheet()
     rows = sheet[(sheet["estimator"] == "torch") & (sheet["protocol"] == "crossuser")]
-    keys = ["model_file", "model", "loss", "train_variant"]
+    keys = ["model_file", "model", "loss", "features", "train_variant"]
     return rows[keys].drop_duplicates("model_file").to_dict("records")
 
 
-def crossuser_model_input(variant, model):
-    if CU["models"][model]["input"] == "windows":
+def crossuser_model_input(variant, model, features):
+    """The data file model ``model`` reads for ``features`` (raw windows, one feature group per
+    window, or per sub-window: crossuser.models.<model>.features_over)."""
+    if features == "windows":
         return f"results/crossuser/windows/{variant}.h5"
-    return f"results/crossuser/features/{variant}/{CU['models'][model]['input']}.h5"
+    if crossuser_feature_layout(model) == "pieces":
+        return f"results/crossuser/subwindow_features/{variant}/{features}.h5"
+    return f"results/crossuser/features/{variant}/{features}.h5"
+
+
+def crossuser_feature_layout(model):
+    """How model ``model`` reads its features: "window" (N, F), "pieces" (N, pieces, F, the
+    corrected sub-window features) or "source_reshape" (the source's (N, 8, F / 8) reshape of the
+    window's features, crossuser.subwindows.layout or as_published)."""
+    if CU["models"][model].get("features_over", "window") == "window":
+        return "window"
+    if CU["as_published"]:
+        return "source_reshape"
+    return CU["subwindows"]["layout"]
 
 
 CU_TEST_VARIANTS = runsheets.crossuser_test_variants(CU)
 
+#: the model of the four-metric figure: MHCNN (the study's proposed model) where configured,
+#: else the first torch model, else the first model
+CU_HEADLINE_MODEL = (
+    "MHCNN"
+    if "MHCNN" in CU["models"]
+    else next(
+        (n for n, m in CU["models"].items() if m["estimator"] == "torch"),
+        next(iter(CU["models"])),
+    )
+)
 
-def crossuser_predict_inputs(protocol, train_variant, model, loss, fold):
+
+def _headline_loss():
+    """The headline model's loss: its own where it trains with it, else the first it trains with
+    (a loss sweep without its own loss)."""
+    losses = [
+        loss
+        for name, loss, _ in runsheets.crossuser_trained_models(CU)
+        if name == CU_HEADLINE_MODEL
+    ]
+    own = runsheets.crossuser_model_loss(CU["models"][CU_HEADLINE_MODEL])
+    return own if own in losses or not losses else losses[0]
+
+
+CU_HEADLINE_LOSS = _headline_loss()
+
+
+def crossuser_predict_inputs(protocol, train_variant, features, model, loss, fold):
     """Named inputs of one prediction job: the model, the fold table, one data file per test
     variant and the training data (RunningNorm starts from the training users' statistics).
     """
     return {
         "model": runsheets.crossuser_model_path(
-            protocol, train_variant, model, loss, fold
+            protocol, train_variant, features, model, loss, fold
         ),
         "folds": f"results/crossuser/folds/{protocol}.csv",
-        "train_data": crossuser_model_input(train_variant, model),
-        **{f"data_{v}": crossuser_model_input(v, model) for v in CU_TEST_VARIANTS},
+        "train_data": crossuser_model_input(train_variant, model, features),
+        **{
+            f"data_{v}": crossuser_model_input(v, model, features)
+            for v in CU_TEST_VARIANTS
+        },
     }
+
+
+def crossuser_architecture_candidates():
+    """Per model of crossuser.architectures.models: the trained (features, loss, validation file)
+    candidates on the first variant (several for a feature-grid model: one per group; its own
+    loss, or ce for a loss-swept model)."""
+    sheet = crossuser_sheet()
+    rows = sheet[
+        (sheet["protocol"] == "crossuser")
+        & (sheet["train_variant"] == CU["variants"][0])
+    ]
+    out = []
+    for name in CU["architectures"]["models"]:
+        mine = rows[rows["model"] == name]
+        if mine.empty:
+            raise ConfigError(
+                f"crossuser.architectures.models: {name!r} is not a trained cross-user model "
+                f"({sorted(set(rows['model']))})"
+            )
+        own = runsheets.crossuser_model_loss(CU["models"][name])
+        loss = (
+            own
+            if own in set(mine["loss"])
+            else ("ce" if "ce" in set(mine["loss"]) else mine["loss"].iloc[0])
+        )
+        mine = mine[mine["loss"] == loss].drop_duplicates("model_file")
+        out += [
+            {"model": name, "features": f, "loss": loss, "validation_file": v}
+            for f, v in zip(mine["features"], mine["validation_file"])
+        ]
+    return out
+
+
+def crossuser_architecture_validation_files():
+    return [c["validation_file"] for c in crossuser_architecture_candidates()]
+
+
+def crossuser_within_users():
+    """Whose within-user models train: the test users, or every user of the split."""
+    split = crossuser_user_split()
+    if CU["within_user"]["users"] == "all":
+        return sorted(split["train"] + split["validation"] + split["test"])
+    return list(split["test"])
+
+
+#: fold-table name of each r of the within-user sweep -> r
+CU_WITHIN_PROTOCOLS = {
+    runsheets.within_user_protocol(r): r for r in runsheets.within_user_repetitions(CU)
+}
+
+
+#: fold-table name of each cell of the incremental sweep -> the cell
+CU_INCREMENTAL = {c["protocol"]: c for c in runsheets.incremental_cells(CU)}
+
+
+def crossuser_ranking_model():
+    """The within-user model whose scores order the training users for the incremental sweep."""
+    inc = CU["incremental"]
+    model = inc["ranking_model"] or next(iter(CU["within_user"]["models"]), None)
+    if model is None or model not in CU["models"]:
+        raise ConfigError(
+            f"crossuser.incremental.ranking_model: {model!r} is not a crossuser.models entry "
+            "(null takes the first of crossuser.within_user.models, which is empty)"
+        )
+    return model
+
+
+def crossuser_folds_inputs(w):
+    inputs = {
+        "windows": f"results/crossuser/windows/{CU['variants'][0]}.h5",
+        "raw": download_input(CU["dataset"]),
+    }
+    if w.protocol in CU_INCREMENTAL:
+        inputs["ranking"] = "results/crossuser/incremental/user_ranking.csv"
+    return inputs
 
 
 def crossuser_fold_params(protocol):
     """Only what the protocol's fold table needs, so other changes do not re-run its jobs."""
-    split = crossuser_user_split()
+    if protocol in CU_INCREMENTAL:
+        return {
+            "users": crossuser_user_split(),
+            "cell": CU_INCREMENTAL[protocol],
+            "seed": config["seed"],
+        }
     if protocol == "crossuser":
         return {
-            "users": split,
+            "users": crossuser_user_split(),
             "validation": CU["split"]["validation"],
             "validation_repetitions": CU["split"]["validation_repetitions"],
         }
+    if protocol not in CU_WITHIN_PROTOCOLS:
+        raise ConfigError(
+            f"crossuser fold table {protocol!r}: not one of {['crossuser', *CU_WITHIN_PROTOCOLS]}"
+        )
     return {
-        "users": {"test": split["test"]},
-        "train_repetitions": CU["within_user"]["train_repetitions"],
+        "users": {"within": crossuser_within_users()},
+        "train_repetitions": CU_WITHIN_PROTOCOLS[protocol],
+        # every r is tested on the same repetitions: those after the largest r (and validation)
+        "first_held_out": max(CU_WITHIN_PROTOCOLS.values()),
+        "validation_repetitions": CU["within_user"]["validation_repetitions"],
     }
 
 
@@ -498,6 +644,13 @@ def reader_n_classes(dataset):
 STUDY_FIGURES = {
     "crossuser": [
         "results/crossuser/figures/per_user_balanced_accuracy.png",
+        "results/crossuser/figures/per_user_metrics.png",
+        *(
+            ["results/crossuser/figures/embeddings_pca.png"]
+            if CU["models"][CU_HEADLINE_MODEL]["estimator"] == "torch"
+            and CU_HEADLINE_MODEL in runsheets.crossuser_enabled_models(CU)
+            else []
+        ),
         "results/crossuser/figures/cross_variant.png",
         "results/crossuser/figures/training_curves.png",
         *(
@@ -507,6 +660,30 @@ STUDY_FIGURES = {
                 "results/crossuser/figures/loss_critical_difference.png",
             ]
             if CU["loss_sweep"]["models"]
+            else []
+        ),
+        *(
+            [
+                "results/crossuser/feature_grid/table.csv",
+                "results/crossuser/figures/feature_grid.png",
+            ]
+            if CU["feature_grid"]["models"]
+            else []
+        ),
+        *(
+            [
+                "results/crossuser/incremental/table.csv",
+                "results/crossuser/figures/incremental.png",
+            ]
+            if CU["incremental"]["model"]
+            else []
+        ),
+        *(
+            [
+                "results/crossuser/architectures/table.csv",
+                "results/crossuser/figures/architectures_critical_difference.png",
+            ]
+            if CU["architectures"]["models"]
             else []
         ),
     ],

@@ -3,10 +3,7 @@
 # (protocol, train variant, model, fold) -> predictions on every test variant -> scores -> figures.
 # Every job is a row of results/crossuser/runs.tsv (myoflow.runsheets.crossuser_sheet).
 
-# The study's chain (windows -> features -> train -> predict) is serial and its training jobs take
-# both cores: scheduled first, it overlaps the other studies' many small jobs instead of running
-# alone at the end.
-CROSSUSER_PRIORITY = 10
+# CROSSUSER_PRIORITY (common.smk): the study's chain is scheduled first.
 
 
 rule crossuser:
@@ -61,9 +58,9 @@ rule crossuser_windows:
     params:
         windows=CU["windows"],
         as_published=CU["as_published"],
-        # only the standard variant reads the split: its threshold comes from the training users
+        # only the threshold variants read the split: it is fitted on the training users
         training_subjects=lambda w: (
-            crossuser_user_split()["train"] if w.variant == "standard" else []
+            crossuser_user_split()["train"] if w.variant in THRESHOLD_VARIANTS else []
         ),
     script:
         "../../scripts/crossuser_windows.py"
@@ -88,21 +85,49 @@ rule crossuser_features:
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
+    params:
+        pieces=None,
+    script:
+        "../../scripts/extract_features.py"
+
+
+rule crossuser_subwindow_features:
+    """The same features per consecutive time piece of every window, (windows, pieces, F), for the
+    temporal feature models (LSTM_HCF, CNN_HCF)."""
+    input:
+        "results/crossuser/windows/{variant}.h5",
+    output:
+        "results/crossuser/subwindow_features/{variant}/{group}.h5",
+    log:
+        "logs/crossuser/subwindow_features/{variant}/{group}.log",
+    benchmark:
+        "benchmarks/crossuser/subwindow_features/{variant}/{group}.tsv"
+    priority: CROSSUSER_PRIORITY
+    group:
+        "features"
+    conda:
+        "../../envs/data.yaml"
+    threads: config["resources"]["feature_threads"]
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=30,
+    params:
+        pieces=CU["subwindows"]["pieces"],
     script:
         "../../scripts/extract_features.py"
 
 
 rule crossuser_folds:
-    """The fixed user split (protocol crossuser) or one fold per test user (within_user)."""
+    """The fixed user split (protocol crossuser) or one fold per within-user user, for one r of
+    the repetition sweep (within_user_r<r>)."""
     input:
-        windows=f"results/crossuser/windows/{CU['variants'][0]}.h5",
-        raw=lambda w: download_input(CU["dataset"]),
+        unpack(crossuser_folds_inputs),
     output:
         "results/crossuser/folds/{protocol}.csv",
     log:
         "logs/crossuser/folds/{protocol}.log",
     wildcard_constraints:
-        protocol="crossuser|within_user",
+        protocol="crossuser|within_user_r[0-9]+|incremental_[a-z_]+_u[0-9]+_r[0-9]+",
     priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/data.yaml"
@@ -119,16 +144,29 @@ rule crossuser_folds:
 rule crossuser_train:
     """Train one cross-user model with one loss on one fold of one training variant."""
     input:
-        data=lambda w: crossuser_model_input(w.train_variant, w.model),
+        data=lambda w: crossuser_model_input(w.train_variant, w.model, w.features),
         folds="results/crossuser/folds/{protocol}.csv",
     output:
         model=runsheets.crossuser_model_path(
-            "{protocol}", "{train_variant}", "{model}", "{loss}", "{fold}"
+            "{protocol}",
+            "{train_variant}",
+            "{features}",
+            "{model}",
+            "{loss}",
+            "{fold}",
+        ),
+        validation=runsheets.crossuser_validation_path(
+            "{protocol}",
+            "{train_variant}",
+            "{features}",
+            "{model}",
+            "{loss}",
+            "{fold}",
         ),
     log:
-        "logs/crossuser/train/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.log",
+        "logs/crossuser/train/{protocol}/{train_variant}/{features}/{model}/{loss}/fold-{fold}.log",
     benchmark:
-        "benchmarks/crossuser/train/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.tsv"
+        "benchmarks/crossuser/train/{protocol}/{train_variant}/{features}/{model}/{loss}/fold-{fold}.tsv"
     priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/torch.yaml"
@@ -137,7 +175,10 @@ rule crossuser_train:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=120,
     params:
-        model=lambda w: runsheets.crossuser_model_config(CU, w.model, w.loss),
+        model=lambda w: runsheets.crossuser_model_config(
+            CU, w.model, w.loss, w.features
+        ),
+        layout=lambda w: crossuser_feature_layout(w.model),
         seed=config["seed"],
     script:
         "../../scripts/crossuser_train.py"
@@ -154,7 +195,7 @@ rule crossuser_predict:
     input:
         unpack(
             lambda w: crossuser_predict_inputs(
-                w.protocol, w.train_variant, w.model, w.loss, w.fold
+                w.protocol, w.train_variant, w.features, w.model, w.loss, w.fold
             )
         ),
     output:
@@ -162,6 +203,7 @@ rule crossuser_predict:
             f"{variant}__{norm}": runsheets.crossuser_predictions_path(
                 "{protocol}",
                 "{train_variant}",
+                "{features}",
                 "{model}",
                 "{loss}",
                 variant,
@@ -172,7 +214,7 @@ rule crossuser_predict:
             for norm in CU["norms"]
         },
     log:
-        "logs/crossuser/predict/{protocol}/{train_variant}/{model}/{loss}/fold-{fold}.log",
+        "logs/crossuser/predict/{protocol}/{train_variant}/{features}/{model}/{loss}/fold-{fold}.log",
     priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/torch.yaml"
@@ -181,7 +223,8 @@ rule crossuser_predict:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=30,
     params:
-        input_kind=lambda w: CU["models"][w.model]["input"],
+        input_kind=lambda w: "windows" if w.features == "windows" else "features",
+        layout=lambda w: crossuser_feature_layout(w.model),
         test_variants=CU_TEST_VARIANTS,
         norms=CU["norms"],
         running_norm=CU["running_norm"],
@@ -216,15 +259,22 @@ rule crossuser_scores:
 
 
 rule crossuser_figure_per_user:
-    """Per-user balanced accuracy of each pipeline tested on its own training variant."""
+    """Per-user balanced accuracy of each headline pipeline (own input and variant, no norm), and
+    the headline model's four metrics per user."""
     input:
         scores="results/crossuser/scores.csv",
     output:
-        report(
+        balanced_accuracy=report(
             "results/crossuser/figures/per_user_balanced_accuracy.png",
             caption="../report/crossuser_per_user.rst",
             category="Cross-user (EMG-EPN-612)",
             labels={"figure": "per-user balanced accuracy"},
+        ),
+        metrics=report(
+            "results/crossuser/figures/per_user_metrics.png",
+            caption="../report/crossuser_per_user_metrics.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "per-user metrics (headline model)"},
         ),
     log:
         "logs/crossuser/figures/per_user.log",
@@ -238,6 +288,10 @@ rule crossuser_figure_per_user:
         n_classes=lambda w: get_dataset(
             dataset_config(CU["dataset"])["reader"]
         ).N_CLASSES,
+        inputs={name: m["input"] for name, m in CU["models"].items()},
+        model=CU_HEADLINE_MODEL,
+        loss=CU_HEADLINE_LOSS,
+        variant=CU["variants"][0],
     script:
         "../../scripts/crossuser_figure_per_user.py"
 
@@ -338,3 +392,211 @@ rule crossuser_training_curves:
         models=lambda w: crossuser_torch_models(),
     script:
         "../../scripts/crossuser_training_curves.py"
+
+
+rule crossuser_feature_grid:
+    """The feature experiment: every model of crossuser.feature_grid on every feature group,
+    trained and tested on the first variant; mean +- sd table, tests and figure."""
+    input:
+        scores="results/crossuser/scores.csv",
+    output:
+        table=report(
+            "results/crossuser/feature_grid/table.csv",
+            caption="../report/crossuser_feature_grid.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "feature grid"},
+        ),
+        tests=report(
+            "results/crossuser/feature_grid/tests.csv",
+            caption="../report/crossuser_feature_grid_tests.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "feature grid tests"},
+        ),
+        ranks="results/crossuser/feature_grid/ranks.csv",
+        figure=report(
+            "results/crossuser/figures/feature_grid.png",
+            caption="../report/crossuser_feature_grid.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "feature grid"},
+        ),
+    log:
+        "logs/crossuser/feature_grid.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
+    params:
+        models=lambda w: runsheets.crossuser_feature_grid(CU)[0],
+        groups=lambda w: runsheets.crossuser_feature_grid(CU)[1],
+        variant=CU["variants"][0],
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_feature_grid.py"
+
+
+rule crossuser_architectures:
+    """The architecture comparison: each model of crossuser.architectures.models, a feature-grid
+    model on its best feature group by validation balanced accuracy; table, tests and figure.
+    """
+    input:
+        scores="results/crossuser/scores.csv",
+        validation=lambda w: crossuser_architecture_validation_files(),
+    output:
+        selection=report(
+            "results/crossuser/architectures/selection.csv",
+            caption="../report/crossuser_architecture_selection.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "architectures: feature group chosen"},
+        ),
+        table=report(
+            "results/crossuser/architectures/table.csv",
+            caption="../report/crossuser_architectures.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "architectures"},
+        ),
+        tests=report(
+            "results/crossuser/architectures/tests.csv",
+            caption="../report/crossuser_architecture_tests.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "architecture tests"},
+        ),
+        figure_cd=report(
+            "results/crossuser/figures/architectures_critical_difference.png",
+            caption="../report/crossuser_architecture_cd.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "architectures: critical difference"},
+        ),
+    log:
+        "logs/crossuser/architectures.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=20,
+    params:
+        candidates=lambda w: crossuser_architecture_candidates(),
+        variant=CU["variants"][0],
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_architectures.py"
+
+
+rule crossuser_figure_embeddings:
+    """PCA (4 components) of the headline model's test embeddings, as a pair grid by class."""
+    input:
+        model=runsheets.crossuser_model_path(
+            "crossuser",
+            CU["variants"][0],
+            CU["models"][CU_HEADLINE_MODEL]["input"],
+            CU_HEADLINE_MODEL,
+            CU_HEADLINE_LOSS,
+            0,
+        ),
+        data=crossuser_model_input(
+            CU["variants"][0],
+            CU_HEADLINE_MODEL,
+            CU["models"][CU_HEADLINE_MODEL]["input"],
+        ),
+        folds="results/crossuser/folds/crossuser.csv",
+    output:
+        table="results/crossuser/embeddings/pca.csv.gz",
+        figure=report(
+            "results/crossuser/figures/embeddings_pca.png",
+            caption="../report/crossuser_embeddings.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "test embeddings (PCA)"},
+        ),
+    log:
+        "logs/crossuser/figures/embeddings.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        model=CU_HEADLINE_MODEL,
+        loss=CU_HEADLINE_LOSS,
+        variant=CU["variants"][0],
+        class_names=lambda w: list(
+            get_dataset(dataset_config(CU["dataset"])["reader"]).GESTURES
+        ),
+        n_components=4,
+        max_points=4000,
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_figure_embeddings.py"
+
+
+rule crossuser_user_ranking:
+    """Each training user's within-user balanced accuracy (the ranking model fitted on its first
+    r repetitions, tested on held-out ones): the order the incremental sweep adds users in.
+    """
+    input:
+        data=lambda w: crossuser_model_input(
+            CU["variants"][0],
+            crossuser_ranking_model(),
+            CU["models"][crossuser_ranking_model()]["input"],
+        ),
+    output:
+        "results/crossuser/incremental/user_ranking.csv",
+    log:
+        "logs/crossuser/incremental/user_ranking.log",
+    priority: CROSSUSER_PRIORITY
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
+        runtime=120,
+    params:
+        model=lambda w: runsheets.crossuser_model_config(
+            CU,
+            crossuser_ranking_model(),
+            runsheets.crossuser_model_loss(CU["models"][crossuser_ranking_model()]),
+        ),
+        layout=lambda w: crossuser_feature_layout(crossuser_ranking_model()),
+        training_users=lambda w: crossuser_user_split()["train"],
+        train_repetitions=max(CU_WITHIN_PROTOCOLS.values()),
+        validation_repetitions=CU["within_user"]["validation_repetitions"],
+        seed=config["seed"],
+    script:
+        "../../scripts/crossuser_user_ranking.py"
+
+
+rule crossuser_incremental:
+    """The incremental sweep: mean +- sd over test users of every (ordering, training users,
+    repetitions) cell, and one heat map (users x repetitions) per ordering."""
+    input:
+        scores="results/crossuser/scores.csv",
+        ranking="results/crossuser/incremental/user_ranking.csv",
+    output:
+        table=report(
+            "results/crossuser/incremental/table.csv",
+            caption="../report/crossuser_incremental.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"table": "incremental sweep"},
+        ),
+        figure=report(
+            "results/crossuser/figures/incremental.png",
+            caption="../report/crossuser_incremental.rst",
+            category="Cross-user (EMG-EPN-612)",
+            labels={"figure": "incremental heat maps"},
+        ),
+    log:
+        "logs/crossuser/incremental/table.log",
+    conda:
+        "../../envs/stats.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=10,
+    params:
+        model=CU["incremental"]["model"],
+        orderings=CU["incremental"]["orderings"],
+        variant=CU["variants"][0],
+    script:
+        "../../scripts/crossuser_incremental.py"

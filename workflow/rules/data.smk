@@ -37,6 +37,7 @@ rule generate_synthetic:
         "logs/generate_synthetic/{dataset}.log",
     benchmark:
         "benchmarks/generate_synthetic/{dataset}.tsv"
+    priority: dataset_priority
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -61,6 +62,7 @@ rule convert_recording:
         "results/store/{dataset}/sub-{subject}_ses-{session}.h5",
     log:
         "logs/convert/{dataset}/sub-{subject}_ses-{session}.log",
+    priority: dataset_priority
     group:
         "convert"
     conda:
@@ -84,6 +86,7 @@ rule preprocess_recording:
         "results/store/{dataset}/preprocessed/sub-{subject}_ses-{session}.h5",
     log:
         "logs/preprocess/{dataset}/sub-{subject}_ses-{session}.log",
+    priority: dataset_priority
     group:
         "convert"
     conda:

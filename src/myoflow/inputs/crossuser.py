@@ -1,8 +1,9 @@
 """EMG-EPN-612 windows for the cross-user study, in one of its windowing variants.
 
 A variant decides which samples of a repetition carry the gesture label and which are rest; each
-is registered on :data:`VARIANTS` as ``pieces(x, label, bounds, rest_label, threshold, length) ->
-[(offset, samples, per-sample labels), ...]`` for one repetition (offsets relative to ``x``).
+is registered on :data:`VARIANTS` as ``pieces(x, label, bounds, rest_label, threshold, length,
+stride) -> [(offset, samples, per-sample labels), ...]`` for one repetition (offsets relative to
+``x``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from ..sets import ArraySet
 from ..store import Recording
 from .windowing import majority_labels, sliding_windows, thin_rest
 
-__all__ = ["VARIANTS", "MIN_SEGMENT", "energy_segment", "standard_threshold", "standard_span", "epn_window_set"]
+__all__ = ["VARIANTS", "THRESHOLD_VARIANTS", "FEATURE_LAYOUTS", "feature_model_inputs", "feature_channel_axis",
+           "MIN_SEGMENT", "energy_segment", "standard_threshold", "standard_span", "epn_window_set"]
 
 Piece = tuple[int, np.ndarray, np.ndarray]
 
-#: variant name -> ``pieces(x, label, bounds, rest_label, threshold, length) -> list of pieces``
+#: variant name -> ``pieces(x, label, bounds, rest_label, threshold, length, stride) -> list of pieces``
 VARIANTS: Registry[Callable[..., list[Piece]]] = Registry("windowing variant")
+
+#: variants whose population threshold is fitted on the training users (they need the split)
+THRESHOLD_VARIANTS = frozenset({"standard", "standard_relabeled"})
 
 #: spans this short (samples) are not trusted as an active segment / kept as a rest piece
 MIN_SEGMENT = 45
@@ -65,14 +70,19 @@ def standard_threshold(rest_windows_mean_abs: np.ndarray, n_sd: float = 3.0) -> 
 
 
 def standard_span(x: np.ndarray, threshold: float, length: int = 40) -> tuple[int, int] | None:
-    """First window whose mean |x| (all channels) exceeds ``threshold`` to the last one + length - 1."""
+    """Span ``[a, b)`` from the first window whose mean |x| (all channels) exceeds ``threshold``.
+
+    ``b`` is the last such window's start + ``length - 1``, as the source's ``detect_segments``
+    (process_epn612.py) slices it, so the last window's final sample falls outside. None when
+    the repetition is shorter than one window or nothing crosses.
+    """
     if len(x) < length:
         return None
     m = sliding_window_view(np.abs(np.asarray(x, np.float64)).mean(axis=1), length).mean(axis=1)
     above = np.flatnonzero(m > threshold)
     if len(above) == 0:
         return None
-    return int(above[0]), int(above[-1]) + length
+    return int(above[0]), int(above[-1]) + length - 1
 
 
 def _labels(n_samples: int, value: int) -> np.ndarray:
@@ -80,7 +90,7 @@ def _labels(n_samples: int, value: int) -> np.ndarray:
 
 
 @VARIANTS.register("raw")
-def raw_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+def raw_pieces(x, label, bounds, rest_label, threshold, length, stride) -> list[Piece]:
     """The whole repetition; samples inside the ground-truth active bounds carry the gesture."""
     y = _labels(len(x), rest_label)
     if label != rest_label:
@@ -92,8 +102,30 @@ def raw_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
 
 
 @VARIANTS.register("standard")
-def standard_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
-    """The whole repetition; the population threshold (:func:`standard_span`) marks the gesture."""
+def standard_pieces(x, label, bounds, rest_label, threshold, length, stride) -> list[Piece]:
+    """Active repetitions cropped to the population-threshold span (:func:`standard_span`).
+
+    As the source's ``detect_segments``: the cropped piece keeps the gesture label throughout;
+    a repetition is kept whole when nothing crosses or the span is <= ``2 * length + stride``
+    samples (the source's ``2 * SEQ + INC``, 82 at its 40/2 windows); rest repetitions are kept
+    whole.
+    """
+    if label == rest_label:
+        return [(0, x, _labels(len(x), label))]
+    span = standard_span(x, threshold, length)
+    if span is None or span[1] - span[0] <= 2 * length + stride:
+        return [(0, x, _labels(len(x), label))]
+    a, b = span
+    return [(a, x[a:b], _labels(b - a, label))]
+
+
+@VARIANTS.register("standard_relabeled")
+def standard_relabeled_pieces(x, label, bounds, rest_label, threshold, length, stride) -> list[Piece]:
+    """The whole repetition; samples inside the threshold span carry the gesture, the rest is rest.
+
+    An earlier version of this workflow's ``standard`` (kept by name for comparison): it keeps
+    the samples the source crops away, as rest.
+    """
     y = _labels(len(x), rest_label)
     if label != rest_label:
         span = standard_span(x, threshold, length)
@@ -119,18 +151,18 @@ def _energy_pieces(x, label, rest_label, keep_rest_parts: bool) -> list[Piece]:
 
 
 @VARIANTS.register("segmented")
-def segmented_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+def segmented_pieces(x, label, bounds, rest_label, threshold, length, stride) -> list[Piece]:
     """Active repetitions cropped to the energy detector's segment (short or absent: kept whole)."""
     return _energy_pieces(x, label, rest_label, keep_rest_parts=False)
 
 
 @VARIANTS.register("relabeled")
-def relabeled_pieces(x, label, bounds, rest_label, threshold, length) -> list[Piece]:
+def relabeled_pieces(x, label, bounds, rest_label, threshold, length, stride) -> list[Piece]:
     """As ``segmented``, and the parts before/after the segment (> 45 samples) become rest."""
     return _energy_pieces(x, label, rest_label, keep_rest_parts=True)
 
 
-def _variant_pieces(x, label, bounds, variant, rest_label, threshold, length, crop_to_ground_truth):
+def _variant_pieces(x, label, bounds, variant, rest_label, threshold, length, stride, crop_to_ground_truth):
     """Pieces (offset, samples, per-sample labels) of one repetition for a windowing variant.
 
     ``bounds``: ground-truth active span relative to the repetition, or None.
@@ -141,7 +173,7 @@ def _variant_pieces(x, label, bounds, variant, rest_label, threshold, length, cr
         offset0, bounds = bounds[0], (0, bounds[1] - bounds[0])
     else:
         offset0 = 0
-    pieces = VARIANTS.get(variant)(x, label, bounds, rest_label, threshold, length)
+    pieces = VARIANTS.get(variant)(x, label, bounds, rest_label, threshold, length, stride)
     return [(offset0 + offset, xs, ys) for offset, xs, ys in pieces]
 
 
@@ -159,14 +191,18 @@ def epn_window_set(
 
     Parameters
     ----------
-    variant : {"raw", "segmented", "relabeled", "standard"}
+    variant : {"raw", "segmented", "relabeled", "standard", "standard_relabeled"}
         ``raw``: the whole repetition; samples inside the ground-truth active bounds carry the
         gesture label, the rest is rest. ``segmented``: an energy detector
         (:func:`energy_segment`) crops active repetitions; spans of <= 45 samples, rest
         repetitions and repetitions where nothing crosses are kept whole. ``relabeled``: as
         segmented, and the parts before/after the segment (if longer than 45 samples) become rest
         windows. ``standard``: a population threshold fitted on the training users' rest windows
-        (mean + 3 sd of per-window mean |x|) marks the active span of each active repetition.
+        (mean + 3 sd of per-window mean |x|) marks the active span of each active repetition,
+        which is cropped to it as the source does (:func:`standard_pieces`: kept whole when
+        nothing crosses or the span is <= 2 * length + stride samples).
+        ``standard_relabeled``: the same span, the whole repetition kept, samples outside the
+        span labelled rest (not the source's behaviour; a named alternative).
     crop_raw_to_ground_truth : bool
         As published: active repetitions were already cropped to their ground-truth bounds, so
         "raw" was not raw and "relabeled" cut its rest parts from the cropped segment.
@@ -190,9 +226,9 @@ def epn_window_set(
     if len(rates) > 1:  # one set's features take one fs (LibEMG's <FEAT>_fs)
         raise ConfigError(f"recordings at several sampling rates {rates}: resample them to one first")
     threshold = None
-    if variant == "standard":
+    if variant in THRESHOLD_VARIANTS:
         if training_subjects is None:
-            raise ConfigError("the standard variant needs training_subjects to fit its threshold")
+            raise ConfigError(f"the {variant} variant needs training_subjects to fit its threshold")
         train = set(int(s) for s in training_subjects)
         rest_means = [
             np.abs(sliding_windows(rec.emg[int(t.start) : int(t.stop)], length, stride)).mean(axis=(1, 2))
@@ -208,7 +244,7 @@ def epn_window_set(
             a0, a1 = int(t.active_start), int(t.active_stop)
             bounds = (max(a0 - start, 0), min(a1 - start, stop - start)) if a0 >= 0 and a1 > a0 else None
             for offset, x, sample_labels in _variant_pieces(
-                rec.emg[start:stop], int(t.label), bounds, variant, rest_label, threshold, length,
+                rec.emg[start:stop], int(t.label), bounds, variant, rest_label, threshold, length, stride,
                 crop_raw_to_ground_truth,
             ):
                 w = sliding_windows(x, length, stride)
@@ -237,3 +273,35 @@ def epn_window_set(
          "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "standard_threshold": threshold,
          "fs": rates[0]},
     )
+
+
+#: how a feature model reads its features: per window (N, F); per consecutive time piece
+#: (N, pieces, F); or the source's reshape of the window's features (N, 8, F / 8)
+FEATURE_LAYOUTS = ("window", "pieces", "source_reshape")
+
+
+def feature_model_inputs(X: np.ndarray, layout: str, n_rows: int = 8) -> np.ndarray:
+    """A feature model's input array from the features stored for its layout.
+
+    ``window`` and ``pieces`` are used as stored ((N, F) and (N, pieces, F)). ``source_reshape``
+    reproduces the cross-user source's input to its temporal feature models (``cross_cnnbasic.py``,
+    ``cross_lstm.py``: ``extract_features(...).reshape((N, 8, F // 8))``): the window's
+    feature-major vector (every channel of the first feature, then of the next) cut into 8 rows in
+    storage order, so a row mixes channels and features and the "time" axis the LSTM or
+    convolution runs over is not time. The corrected layout is ``pieces``.
+    """
+    if layout not in FEATURE_LAYOUTS:
+        raise ConfigError(f"feature layout {layout!r} is not one of {list(FEATURE_LAYOUTS)}")
+    X = np.asarray(X)
+    if layout != "source_reshape":
+        return X
+    if X.ndim != 2 or X.shape[1] % n_rows:
+        raise ConfigError(f"source_reshape: window features of shape {X.shape} do not reshape to "
+                          f"(N, {n_rows}, F / {n_rows})")
+    return X.reshape(len(X), n_rows, X.shape[1] // n_rows)
+
+
+def feature_channel_axis(layout: str) -> int:
+    """The axis RunningNorm normalises per element of: the features (axis 1 of (N, F), 2 of
+    (N, pieces, F), the pieces being time). ``source_reshape`` is normalised before the reshape."""
+    return 2 if layout == "pieces" else 1

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from torch import nn
 
-from myoflow.models.crossuser import CNN, LSTM, MHCNN, MHCNN_GRL, MLP
+from myoflow.models.crossuser import CNN, CNN_HCF, LSTM, LSTM_HCF, MHCNN, MHCNN_GRL, MLP
 from myoflow.models.disentangle import DisentangleNet
 from myoflow.models.latent import LatentANN, LatentCNN, LatentLSTM
 from myoflow.models.mobilenetv2 import MobileNetV2, count_params_and_macs
@@ -26,6 +26,8 @@ __all__ = [
     "CNN",
     "LSTM",
     "MLP",
+    "LSTM_HCF",
+    "CNN_HCF",
     "MobileNetV2",
     "DisentangleNet",
     "LatentANN",
@@ -40,6 +42,8 @@ MODELS.register("mhcnn_grl", MHCNN_GRL)
 MODELS.register("cnn", CNN)
 MODELS.register("lstm", LSTM)
 MODELS.register("mlp", MLP)
+MODELS.register("lstm_hcf", LSTM_HCF)
+MODELS.register("cnn_hcf", CNN_HCF)
 MODELS.register("mobilenetv2", MobileNetV2)
 MODELS.register("disentangle", DisentangleNet)
 MODELS.register("latent_ann", LatentANN)

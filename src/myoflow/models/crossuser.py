@@ -12,7 +12,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["MHCNN", "MHCNN_GRL", "CNN", "LSTM", "MLP"]
+__all__ = ["MHCNN", "MHCNN_GRL", "CNN", "LSTM", "MLP", "LSTM_HCF", "CNN_HCF"]
 
 
 def _kaiming_init(module: nn.Module) -> None:
@@ -179,6 +179,9 @@ class CNN(_CrossUserModel):
         Number of output classes.
     channels, kernels, hidden, embed_dim, dropout
         Architecture knobs; the defaults are the published ablation.
+    padding : {"valid", "same"}
+        ``valid`` (the ablation: no padding); ``same`` keeps the length (short inputs such as
+        four sub-window pieces).
     """
 
     def __init__(
@@ -190,15 +193,20 @@ class CNN(_CrossUserModel):
         hidden: int = 128,
         embed_dim: int = 128,
         dropout: float = 0.2,
+        padding: str = "valid",
     ) -> None:
         super().__init__()
         in_ch, samples = _check_shape(input_shape, 2, "CNN", "(channels, samples)")
         if len(channels) != len(kernels):
             raise ValueError("CNN: channels and kernels must have the same length")
-        if samples - sum(k - 1 for k in kernels) < 1:
+        if padding not in ("valid", "same"):
+            raise ValueError(f"CNN: padding must be 'valid' or 'same', got {padding!r}")
+        if padding == "valid" and samples - sum(k - 1 for k in kernels) < 1:
             raise ValueError(f"CNN: window of {samples} samples is too short for kernels {tuple(kernels)}")
         layers: list[nn.Module] = []
         for out_ch, k in zip(channels, kernels):
+            if padding == "same":  # explicit (left, right) zeros: even kernels need them uneven
+                layers.append(nn.ConstantPad1d(_same_padding(int(k), 1), 0.0))
             layers += [nn.Conv1d(in_ch, int(out_ch), int(k)), nn.ReLU(), nn.Dropout(dropout)]
             in_ch = int(out_ch)
         self.convs = nn.Sequential(*layers)
@@ -292,3 +300,59 @@ class MLP(_CrossUserModel):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Return the embedding (batch, embed_dim)."""
         return self.embedding(self.features(x))
+
+
+def _pieces_shape(input_shape: Sequence[int], name: str) -> tuple[int, int]:
+    pieces, n_features = _check_shape(input_shape, 2, name, "(pieces, features)")
+    return pieces, n_features
+
+
+class LSTM_HCF(LSTM):  # noqa: N801 - the study's model name
+    """:class:`LSTM` over sub-window features: input ``(batch, pieces, features)``, the pieces
+    (consecutive time pieces of the window) as time steps of ``features`` values.
+
+    With the source's reshape (``feature_model_inputs(..., "source_reshape")``) the input is
+    ``(batch, 8, F / 8)`` rows of the window's feature vector; the model is the same.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        n_classes: int,
+        hidden_size: int = 128,
+        num_layers: int = 3,
+        hidden: int = 128,
+        embed_dim: int = 128,
+        dropout: float = 0.2,
+    ) -> None:
+        pieces, n_features = _pieces_shape(input_shape, "LSTM_HCF")
+        super().__init__((n_features, pieces), n_classes, hidden_size=hidden_size, num_layers=num_layers,
+                         hidden=hidden, embed_dim=embed_dim, dropout=dropout)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return super().features(x.transpose(1, 2))  # (B, pieces, F) -> LSTM's (B, F, pieces)
+
+
+class CNN_HCF(CNN):  # noqa: N801 - the study's model name
+    """:class:`CNN` over sub-window features ``(batch, pieces, features)``: features are the
+    convolution's input channels, pieces its time axis; ``same`` padding by default, as four
+    pieces are shorter than the ablation's kernels allow without it.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        n_classes: int,
+        channels: Sequence[int] = (32, 128, 128),
+        kernels: Sequence[int] = (4, 3, 3),
+        hidden: int = 128,
+        embed_dim: int = 128,
+        dropout: float = 0.2,
+        padding: str = "same",
+    ) -> None:
+        pieces, n_features = _pieces_shape(input_shape, "CNN_HCF")
+        super().__init__((n_features, pieces), n_classes, channels=channels, kernels=kernels, hidden=hidden,
+                         embed_dim=embed_dim, dropout=dropout, padding=padding)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return super().features(x.transpose(1, 2))
