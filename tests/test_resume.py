@@ -33,14 +33,18 @@ datasets:
   epn612:
     synthetic: {n_training_users: 3, n_testing_users: 3}
 crossuser:
+  train_models: [LDA, MHCNN]   # the default config's other models and sweeps are not needed here
+  feature_grid: {models: []}
+  architectures: {models: []}
+  incremental: {model: null}
   models:
     MHCNN:
       params: {max_epochs: 5, patience: 5}
 """
 CONFIG = ["--configfile", "config/config.yaml", "testconfig/tiny.yaml", "smaller.yaml"]
-MHCNN_LOG = Path("logs/crossuser/train/crossuser/raw/MHCNN/ce/fold-0.log")
-MHCNN_OUT = [Path("results/crossuser/models/crossuser/raw/MHCNN/ce/fold-0.model"),
-             Path("results/crossuser/predictions/crossuser/raw/MHCNN/ce/test-raw/fold-0.csv.gz")]
+MHCNN_LOG = Path("logs/crossuser/train/crossuser/raw/windows/MHCNN/ce/fold-0.log")
+MHCNN_OUT = [Path("results/crossuser/models/crossuser/raw/windows/MHCNN/ce/fold-0.model"),
+             Path("results/crossuser/predictions/crossuser/raw/windows/MHCNN/ce/test-raw/fold-0.csv.gz")]
 
 
 def _outputs(workdir: Path) -> dict[str, int]:

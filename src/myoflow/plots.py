@@ -955,7 +955,7 @@ def plot_pca_pair_grid(
         return str(class_names[int(c)]) if class_names is not None and 0 <= int(c) < len(class_names) else str(c)
 
     def axis_label(i: int) -> str:
-        return f"PC{i + 1}" + (f" ({100 * explained[i]:.0f} %)" if explained is not None else "")
+        return f"PC{i + 1}" + (f" ({100 * explained[i]:.1f} %)" if explained is not None else "")
 
     fig = _new_figure(2.6 * k + 1.8, 2.6 * k)
     axes = fig.subplots(k, k, squeeze=False)

@@ -315,6 +315,8 @@ rule crossuser_figure_cross_variant:
     resources:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=10,
+    params:
+        inputs={name: m["input"] for name, m in CU["models"].items()},
     script:
         "../../scripts/crossuser_figure_cross_variant.py"
 
