@@ -465,8 +465,9 @@ def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_reco
     # test user and within-user model
     study = _merged(yaml.safe_load((workdir / "config" / "config.yaml").read_text())["crossuser"],
                     yaml.safe_load((workdir / "config" / "real" / f"{name}.yaml").read_text())["crossuser"])
-    from myoflow.runsheets import crossuser_trained_models
+    from myoflow.runsheets import crossuser_trained_models, incremental_cells, within_user_repetitions
 
     n_cross = len(crossuser_trained_models(study))  # per loss of the loss sweep, per group of the feature grid
-    n_within = n_test_users * len(study["within_user"]["models"])
-    assert counts["crossuser_train"] == (n_cross + n_within) * len(study["variants"])
+    n_within = n_test_users * len(study["within_user"]["models"]) * len(within_user_repetitions(study))
+    n_incremental = len(incremental_cells(study))  # on the first variant only
+    assert counts["crossuser_train"] == (n_cross + n_within) * len(study["variants"]) + n_incremental

@@ -72,6 +72,8 @@ def _check_readable(workdir: Path, path: str) -> None:
     elif path.endswith(".csv.gz"):
         with gzip.open(full, "rt") as f:
             assert len(pd.read_csv(f)) > 0, path
+    elif path.endswith(".validation.csv"):  # no rows where the fold has no validation items
+        assert list(pd.read_csv(full).columns) == ["subject", "n_windows", "accuracy", "balanced_accuracy"], path
     elif path.endswith(".csv"):
         assert len(pd.read_csv(full)) > 0, path
     else:

@@ -126,7 +126,9 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     cu = pd.read_csv(results / "crossuser" / "scores.csv")
     assert list(cu.columns) == SCORE_COLUMNS
     assert set(cu["model"]) == {"LDA", "MLP", "LSTM_HCF", "CNN_HCF", "LSTM", "CNN", "MHCNN"}
-    assert set(cu["protocol"]) == {"crossuser", "within_user"}
+    assert set(cu["protocol"]) == {"crossuser", "within_user", "incremental"}
+    inc = cu[cu.protocol == "incremental"]
+    assert set(inc["split"]) == {"worst_first", "best_first"} and set(inc["train_users"].astype(str)) == {"1", "3"}
     assert set(cu.loc[cu.protocol == "within_user", "train_repetitions"].astype(str)) == {"1", "2"}  # the r sweep
     # the feature grid: every feature model on every group of tiny.yaml
     grid = cu[cu["model"].isin(["LDA", "MLP", "LSTM_HCF", "CNN_HCF"]) & (cu.protocol == "crossuser")]
@@ -192,6 +194,10 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
         "crossuser_figure_cross_variant": 1,
         "crossuser_losses": 1,
         "crossuser_training_curves": 1,
+        "crossuser_figure_embeddings": 1,  # MHCNN's test embeddings
+        "crossuser_feature_grid": 1,       # the tables that read the score table
+        "crossuser_architectures": 1,
+        "crossuser_incremental": 1,
     }, out[-3000:]
     assert "model=MHCNN" in out and "model=LDA" not in out
     assert "study=crossuser" in out
@@ -199,17 +205,20 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
 
 def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "crossuser:\n  within_user:\n    models: [LDA, MHCNN]\n")
-    n_test_users = 4  # tiny: 11 users, 6 train, 1 validates
+    n_test_users, n_r = 4, 2  # tiny: 11 users, 6 train, 1 validates; r in {1, 2}
     assert counts == {
         "all": 1,
         "crossuser_run_sheet": 1,
-        "crossuser_train": n_test_users,          # within-user MHCNN (its own loss) only: no LDA, no
-        "crossuser_predict": n_test_users,        # cross-user retraining
+        "crossuser_train": n_test_users * n_r,    # within-user MHCNN (its own loss) only: no LDA, no
+        "crossuser_predict": n_test_users * n_r,  # cross-user retraining
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,
         "crossuser_figure_cross_variant": 1,
-        "crossuser_losses": 1,                    # reads the score table
+        "crossuser_losses": 1,                    # these read the score table
+        "crossuser_feature_grid": 1,
+        "crossuser_architectures": 1,
+        "crossuser_incremental": 1,
     }, out[-3000:]
     assert "crossuser_folds" not in counts
 

@@ -271,7 +271,9 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
              for c in incremental_cells(cu)]
     for keys, protocol, name, loss, features, folds in jobs:
         m = models[name]
-        for train_variant in cu["variants"]:
+        # the incremental sweep trains on the first variant only (the source's raw); the rest on each
+        variants = cu["variants"][:1] if keys["protocol"] == "incremental" else cu["variants"]
+        for train_variant in variants:
             for fold in folds:
                 model_file = crossuser_model_path(protocol, train_variant, features, name, loss, fold)
                 for test_variant in test_variants:
