@@ -4,7 +4,8 @@ from myoflow.sets import read_set
 import pandas as pd
 
 from myoflow.errors import ConfigError
-from myoflow.splits import incremental_split, user_ordering, user_split, within_user_split, write_fold_table
+from myoflow.splits import (incremental_split, repetitions_per_gesture, user_ordering, user_split,
+                            within_user_split, write_fold_table)
 
 log = log_to_file(snakemake.log[0])
 spec = snakemake.params.spec
@@ -15,7 +16,7 @@ if "cell" in spec:  # a cell of the incremental sweep: the first n users of an o
     ranking = pd.read_csv(snakemake.input.ranking)
     order = user_ordering(ranking, cell["ordering"], seed=spec["seed"])
     meta = read_set(snakemake.input.windows, arrays=[]).meta
-    have = int(meta.loc[meta["subject"].isin(order[: cell["n_users"]]), "repetition"].max()) + 1
+    have = int(repetitions_per_gesture(meta, order[: cell["n_users"]]).max())
     if cell["repetitions"] > have:
         raise ConfigError(f"crossuser.incremental.repetitions: {cell['repetitions']} asked, the training users "
                           f"have {have} repetitions per gesture")
@@ -34,8 +35,7 @@ elif protocol == "crossuser":
     unit = "subject"
 else:  # within_user_r<r>: one fold per user, its repetitions split into train / validation / test
     meta = read_set(snakemake.input.windows, arrays=[]).meta
-    mine = meta[meta["subject"].isin(users["within"])]
-    n_reps = int(mine.groupby("subject")["repetition"].max().min()) + 1  # the user with the fewest
+    n_reps = int(repetitions_per_gesture(meta, users["within"]).min())  # the user with the fewest
     table = within_user_split(users["within"], n_reps, spec["train_repetitions"],
                               validation_repetitions=spec["validation_repetitions"],
                               first_held_out=spec["first_held_out"])

@@ -8,8 +8,8 @@ from myoflow.evaluation import SCORE_COLUMNS, score_predictions, subject_metrics
 from myoflow.layouts import csl_7x24, hyser_16x16, myo_ring8
 from myoflow.sets import ArraySet, read_set, write_set
 from myoflow.splits import (
-    fixed_user_split, leave_one_subject_out, read_fold_table, repetition_kfold, select,
-    within_user_split, write_fold_table,
+    fixed_user_split, leave_one_subject_out, read_fold_table, repetition_kfold, repetitions_per_gesture,
+    select, within_user_split, write_fold_table,
 )
 from myoflow.store import Recording, read_recording, write_recording
 
@@ -51,6 +51,13 @@ def test_within_user_repetition_sweep_tests_every_r_on_the_same_repetitions():
         assert reps["validation"] == "2" and reps["test"] == "3"
     with pytest.raises(ConfigError, match="4 repetitions per gesture do not hold 3 training"):
         within_user_split([5], n_repetitions=4, train_repetitions=3, validation_repetitions=1)
+
+
+def test_repetitions_per_gesture_counts_each_asked_subject():
+    meta = _meta()
+    meta = meta[~((meta.subject == 2) & (meta.repetition == 3))]  # subject 2 recorded 3
+    counts = repetitions_per_gesture(meta, [1, 2, 9])  # 9 recorded nothing: not counted as 0
+    assert counts.to_dict() == {1: 4, 2: 3}
 
 
 def test_loso_and_repetition_kfold_cover_everything_once():

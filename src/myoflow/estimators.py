@@ -137,7 +137,7 @@ def predict_fold(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, folds: p
     return table
 
 
-def _balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Mean recall over the classes present in ``y_true`` (scikit-learn's balanced accuracy,
     without importing it into torch jobs)."""
     return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in np.unique(y_true)]))
@@ -160,7 +160,7 @@ def validation_scores(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, fol
         mine = subjects == subject
         rows.append({"subject": int(subject), "n_windows": int(mine.sum()),
                      "accuracy": float(np.mean(y_true[mine] == y_pred[mine])),
-                     "balanced_accuracy": _balanced_accuracy(y_true[mine], y_pred[mine])})
+                     "balanced_accuracy": balanced_accuracy(y_true[mine], y_pred[mine])})
     return pd.DataFrame(rows, columns=columns)
 
 

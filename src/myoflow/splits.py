@@ -79,6 +79,13 @@ def fixed_user_split(subjects: Sequence[int], n_training: int, n_validation: int
 VALIDATION_SOURCES = ("users", "repetitions", "both")
 
 
+def repetitions_per_gesture(meta: pd.DataFrame, subjects: Sequence[int]) -> pd.Series:
+    """How many repetitions per gesture each of ``subjects`` recorded (its largest repetition index
+    + 1), indexed by subject: what the within-user and incremental splits check r against."""
+    mine = meta[meta["subject"].isin([int(s) for s in subjects])]
+    return mine.groupby("subject")["repetition"].max().astype(int) + 1
+
+
 def user_split(training: Sequence[int], validation: Sequence[int], test: Sequence[int], *,
                validation_source: str = "users", repetitions_of: dict[int, Sequence[int]] | None = None,
                validation_repetitions: int = 1) -> pd.DataFrame:
