@@ -54,6 +54,24 @@ def test_parameters_skip_caller_and_positional_only_arguments():
     assert reg.parameters("plain", exclude={"colour"}) == {"size": 3}
 
 
+def test_a_subclass_passing_kwargs_on_takes_its_bases_parameters():
+    reg = Registry("widget")
+
+    class Base:
+        def __init__(self, n_classes, width=8, depth=2):
+            self.width, self.depth = width, depth
+
+    @reg.register("reshaped")
+    class Reshaped(Base):  # its own default wins; the rest are the base's
+        def __init__(self, n_classes, depth=5, **base_params):
+            super().__init__(n_classes, depth=depth, **base_params)
+
+    assert reg.parameters("reshaped") == {"depth": 5, "width": 8}
+    assert reg.build("reshaped", 3, width=4).width == 4
+    with pytest.raises(ConfigError, match="unknown parameter.*'wdth'.*known parameters: depth, width"):
+        reg.build("reshaped", 3, wdth=4)
+
+
 def test_unknown_parameter_is_named_with_the_known_parameters():
     reg, _, _ = _demo()
     assert reg.check_params("plain", {"size": 5}) == {"size": 5}

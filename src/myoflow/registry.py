@@ -76,16 +76,24 @@ class Registry(Generic[T]):
 
         Parameters the caller supplies (``input_shape``, ``n_classes``, ``self``), positional-only
         ones and ``*args``/``**kwargs`` are not configurable. A parameter without a default maps to
-        :data:`inspect.Parameter.empty`.
+        :data:`inspect.Parameter.empty`. A class whose ``__init__`` passes ``**kwargs`` on to its
+        base takes the base's parameters too (its own defaults win), so a subclass that only
+        reshapes its input need not copy the base's signature.
         """
         obj = self.get(name)
-        target = obj.__init__ if inspect.isclass(obj) else obj
         skip = _CALLER_PARAMS | set(exclude)
-        return {
-            p.name: p.default
-            for p in inspect.signature(target).parameters.values()
-            if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        }
+        if not inspect.isclass(obj):
+            return _keyword_params(obj, skip)
+        found: dict[str, Any] = {}
+        for cls in obj.__mro__:
+            if "__init__" not in vars(cls):
+                continue
+            init = vars(cls)["__init__"]
+            for key, default in _keyword_params(init, skip).items():
+                found.setdefault(key, default)
+            if not any(p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()):
+                break
+        return found
 
     def check_params(self, name: str, params: Mapping[str, Any], exclude=frozenset(),
                      where: str = "") -> dict[str, Any]:
@@ -105,3 +113,12 @@ class Registry(Generic[T]):
         factory: Callable[..., Any] = self.get(name)  # type: ignore[assignment]
         self.check_params(name, params, where=where)
         return factory(*args, **params)
+
+
+def _keyword_params(target: Callable[..., Any], skip: set[str]) -> dict[str, Any]:
+    """Keyword parameters of ``target``'s signature not in ``skip`` -> default."""
+    return {
+        p.name: p.default
+        for p in inspect.signature(target).parameters.values()
+        if p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }

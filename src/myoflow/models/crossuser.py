@@ -315,19 +315,9 @@ class LSTM_HCF(LSTM):  # noqa: N801 - the study's model name
     ``(batch, 8, F / 8)`` rows of the window's feature vector; the model is the same.
     """
 
-    def __init__(
-        self,
-        input_shape: Sequence[int],
-        n_classes: int,
-        hidden_size: int = 128,
-        num_layers: int = 3,
-        hidden: int = 128,
-        embed_dim: int = 128,
-        dropout: float = 0.2,
-    ) -> None:
+    def __init__(self, input_shape: Sequence[int], n_classes: int, **lstm_params) -> None:
         pieces, n_features = _pieces_shape(input_shape, "LSTM_HCF")
-        super().__init__((n_features, pieces), n_classes, hidden_size=hidden_size, num_layers=num_layers,
-                         hidden=hidden, embed_dim=embed_dim, dropout=dropout)
+        super().__init__((n_features, pieces), n_classes, **lstm_params)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return super().features(x.transpose(1, 2))  # (B, pieces, F) -> LSTM's (B, F, pieces)
@@ -339,20 +329,9 @@ class CNN_HCF(CNN):  # noqa: N801 - the study's model name
     pieces are shorter than the ablation's kernels allow without it.
     """
 
-    def __init__(
-        self,
-        input_shape: Sequence[int],
-        n_classes: int,
-        channels: Sequence[int] = (32, 128, 128),
-        kernels: Sequence[int] = (4, 3, 3),
-        hidden: int = 128,
-        embed_dim: int = 128,
-        dropout: float = 0.2,
-        padding: str = "same",
-    ) -> None:
+    def __init__(self, input_shape: Sequence[int], n_classes: int, padding: str = "same", **cnn_params) -> None:
         pieces, n_features = _pieces_shape(input_shape, "CNN_HCF")
-        super().__init__((n_features, pieces), n_classes, channels=channels, kernels=kernels, hidden=hidden,
-                         embed_dim=embed_dim, dropout=dropout, padding=padding)
+        super().__init__((n_features, pieces), n_classes, padding=padding, **cnn_params)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return super().features(x.transpose(1, 2))
