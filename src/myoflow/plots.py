@@ -268,6 +268,20 @@ def plot_pipeline_comparison(
     _save(fig, out)
 
 
+def _annotate_cells(ax, texts: Sequence[Sequence[str | None]], values: np.ndarray | None = None,
+                    dark_below: float = 0.6, fontsize: str | float = "x-small",
+                    bold_rows: Sequence[bool] | None = None) -> None:
+    """Write ``texts[i][j]`` on cell (row i, column j) of a heat map (``None``: left blank), white
+    on cells whose ``values`` are below ``dark_below`` (dark in viridis), black elsewhere."""
+    for i, row in enumerate(texts):
+        for j, text in enumerate(row):
+            if text is None:
+                continue
+            dark = values is not None and values[i, j] < dark_below
+            ax.text(j, i, text, ha="center", va="center", fontsize=fontsize, color="white" if dark else "black",
+                    fontweight="bold" if bold_rows is not None and bold_rows[i] else "normal")
+
+
 def plot_grid_maps(
     maps: np.ndarray,
     titles: Sequence[str],
@@ -457,12 +471,8 @@ def plot_correlation_matrix(
     ax = fig.add_subplot()
     im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis", vmin=0, vmax=1, origin="upper")
     if annotate:
-        for i in range(k):
-            for j in range(k):
-                if np.isfinite(m[i, j]):
-                    ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center",
-                            fontsize="x-small" if k > 8 else "small",
-                            color="black" if m[i, j] > 0.6 else "white")
+        texts = [[f"{v:.2f}" if np.isfinite(v) else None for v in row] for row in m]
+        _annotate_cells(ax, texts, m, fontsize="x-small" if k > 8 else "small")
     ax.set_xticks(range(k), [str(s) for s in labels], rotation=45, ha="right")
     ax.set_yticks(range(k), [str(s) for s in labels])
     fig.colorbar(im, ax=ax, shrink=0.8, label="|r|")
@@ -658,13 +668,11 @@ def plot_variant_matrix(
                                 sort=False)
         count = rows.pivot_table(index="train_variant", columns="test_variant", values="value", aggfunc="count",
                                  sort=False)
-        image = ax.imshow(mean.to_numpy(float), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        for i in range(mean.shape[0]):
-            for j in range(mean.shape[1]):
-                v = mean.iat[i, j]
-                if np.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}\nn={int(count.iat[i, j])}", ha="center", va="center",
-                            fontsize="x-small", color="white" if v < 0.6 else "black")
+        values = mean.to_numpy(float)
+        image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        texts = [[f"{values[i, j]:.2f}\nn={int(count.iat[i, j])}" if np.isfinite(values[i, j]) else None
+                  for j in range(values.shape[1])] for i in range(values.shape[0])]
+        _annotate_cells(ax, texts, values)
         ax.set_xticks(range(mean.shape[1]), list(mean.columns), rotation=30, fontsize="small")
         ax.set_yticks(range(mean.shape[0]), list(mean.index), fontsize="small")
         ax.set_xlabel("test variant")
@@ -808,11 +816,8 @@ def plot_signed_p_panels(
         p = matrix.to_numpy(dtype=float)
         shade = np.sign(p) * np.clip(-np.log10(np.clip(np.abs(p), 1e-12, 1.0)), 0, 3)
         im = ax.imshow(np.ma.masked_invalid(shade), cmap="RdBu_r", vmin=-3, vmax=3)
-        for i in range(p.shape[0]):
-            for j in range(p.shape[1]):
-                if np.isfinite(p[i, j]):
-                    ax.text(j, i, f"{abs(p[i, j]):.2g}{'*' if abs(p[i, j]) < 0.05 else ''}", ha="center",
-                            va="center", fontsize="x-small")
+        _annotate_cells(ax, [[f"{abs(v):.2g}{'*' if abs(v) < 0.05 else ''}" if np.isfinite(v) else None
+                              for v in row] for row in p])
         labels = [str(c) for c in matrix.columns]
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
         ax.set_yticks(range(len(labels)), [str(r) for r in matrix.index])
@@ -854,15 +859,14 @@ def plot_score_table(
     fig = _new_figure(max(4.0, 1.3 * len(cols) + 2.0), max(2.5, 0.42 * len(rows) + 1.8))
     ax = fig.subplots()
     image = ax.imshow(values, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            entry = cell.get((r, c))
-            if entry is None or not np.isfinite(entry.mean):
-                continue
-            sd = "" if not np.isfinite(entry.sd) else f" \u00b1 {entry.sd:.2f}"
-            ax.text(j, i, f"{entry.mean:.2f}{sd}\n(n={int(entry.n)})", ha="center", va="center",
-                    fontsize="x-small", color="white" if entry.mean < 0.6 else "black",
-                    fontweight="bold" if r == reference else "normal")
+    def text(entry) -> str | None:
+        if entry is None or not np.isfinite(entry.mean):
+            return None
+        sd = "" if not np.isfinite(entry.sd) else f" \u00b1 {entry.sd:.2f}"
+        return f"{entry.mean:.2f}{sd}\n(n={int(entry.n)})"
+
+    _annotate_cells(ax, [[text(cell.get((r, c))) for c in cols] for r in rows], values,
+                    bold_rows=[r == reference for r in rows])
     ax.set_xticks(range(len(cols)), cols, fontsize="x-small")
     ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize="small")
     ax.set_xlabel(" / ".join(column_cols))
@@ -1011,12 +1015,9 @@ def plot_incremental_heatmaps(
         values = np.array([[cells["mean"].get((u, r), np.nan) for r in reps] for u in users], float)
         image = ax.imshow(values, cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1e-9, aspect="auto",
                           origin="lower")
-        for i, u in enumerate(users):
-            for j, r in enumerate(reps):
-                if (u, r) in cells.index:
-                    cell = cells.loc[(u, r)]
-                    ax.text(j, i, f"{cell['mean']:.2f}\n\u00b1{cell['sd']:.2f}", ha="center", va="center",
-                            fontsize=7, color="white" if cell["mean"] < (lo + hi) / 2 else "black")
+        texts = [[f"{cells.at[(u, r), 'mean']:.2f}\n\u00b1{cells.at[(u, r), 'sd']:.2f}"
+                  if (u, r) in cells.index else None for r in reps] for u in users]
+        _annotate_cells(ax, texts, values, dark_below=(lo + hi) / 2, fontsize=7)
         ax.set_xticks(range(len(reps)), [str(r) for r in reps])
         ax.set_yticks(range(len(users)), [str(u) for u in users])
         ax.set_xlabel("repetitions per gesture")
