@@ -361,6 +361,7 @@ def crossuser_predict_inputs(protocol, train_variant, features, model, loss, fol
     }
 
 
+@functools.cache
 def crossuser_architecture_candidates():
     """Per model of crossuser.architectures.models: the trained (features, loss, validation file)
     candidates on the first variant (several for a feature-grid model: one per group; its own
