@@ -3,7 +3,8 @@ panel per headline pipeline; and the headline model's four metrics (2 x 2 panels
 
 Headline pipelines: every model on its own input (the feature grid's other groups have their own
 figure), tested on the variant it was trained on (the cross-variant figure shows the rest),
-without test-time normalisation (the loss table shows the norms); within-user models at every r.
+without test-time normalisation (the loss table shows the norms); within-user models (trained
+from scratch and fine-tuned) at every r.
 """
 import pandas as pd
 
@@ -16,7 +17,7 @@ p = snakemake.params
 scores = pd.read_csv(snakemake.input.scores, dtype={"width": str})
 headline = scores[(scores["train_variant"] == scores["test_variant"]) & (scores["norm"] == "none")
                   & (scores["features"] == scores["model"].map(p.inputs))
-                  & scores["protocol"].isin(["crossuser", "within_user"])]  # incremental: its heat maps
+                  & scores["protocol"].isin(["crossuser", "within_user", "within_user_finetune"])]  # incremental: its heat maps
 if headline.empty:
     raise ValueError(f"{snakemake.input.scores}: no scores of a model on its own input "
                      f"({p.inputs}) tested on its training variant without norm")

@@ -38,7 +38,7 @@ else:  # within_user_r<r>: one fold per user, its repetitions split into train /
     n_reps = int(repetitions_per_gesture(meta, users["within"]).min())  # the user with the fewest
     table = within_user_split(users["within"], n_reps, spec["train_repetitions"],
                               validation_repetitions=spec["validation_repetitions"],
-                              first_held_out=spec["first_held_out"])
+                              first_held_out=spec["first_held_out"], pooled=spec["pooled"])
     unit = "repetition"
 log.info("%s: %d folds", protocol, table["fold"].nunique())
 write_fold_table(snakemake.output[0], table, unit=unit)

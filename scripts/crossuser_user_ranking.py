@@ -1,13 +1,15 @@
 """Rule crossuser_user_ranking: each training user's within-user balanced accuracy - the ranking
 model fitted on the user's first r repetitions (r: the largest of the within-user sweep) and
 tested on its held-out repetitions, as the within-user protocol does - the order the incremental
-sweep adds users in. One job for all training users (each fit is small)."""
+sweep adds users in. One job for all training users (each fit is small).
+
+Each user's model is built with the same seed (the within-user jobs' seed): seed + fold before,
+so the ranking of a torch ranking model differs from the previous release's."""
 import logging
 
-import numpy as np
 import pandas as pd
 
-from myoflow.estimators import balanced_accuracy, build_estimator, fit_fold
+from myoflow.estimators import PerSubjectEstimator, balanced_accuracy, fit_fold
 from myoflow.inputs.crossuser import feature_model_inputs
 from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
@@ -22,15 +24,16 @@ X = data.arrays["windows"] if cfg["input"] == "windows" else feature_model_input
 y = data.meta["label"].to_numpy()
 users = sorted(int(s) for s in p.training_users)
 n_reps = int(repetitions_per_gesture(data.meta, users).min())  # the user with the fewest
-folds = within_user_split(users, n_reps, p.train_repetitions, validation_repetitions=p.validation_repetitions)
+folds = within_user_split(users, n_reps, p.train_repetitions, validation_repetitions=p.validation_repetitions,
+                          pooled=True)
 quiet = logging.getLogger("myoflow.ranking")  # per-user fit messages stay out of the job log
-rows = []
-for fold, subject in enumerate(users):
-    est = build_estimator(cfg["estimator"], dict(cfg["params"]), seed=p.seed + fold, threads=snakemake.threads)
-    fit_fold(est, X, y, data.meta, folds, fold, quiet)
-    test = select(data.meta, folds, fold, "test")
-    bacc = balanced_accuracy(y[test], np.asarray(est.predict(X[test])))
-    rows.append({"subject": subject, "balanced_accuracy": bacc, "n_test_windows": int(test.sum())})
+est = PerSubjectEstimator(cfg["estimator"], dict(cfg["params"]), seed=p.seed, threads=snakemake.threads)
+fit_fold(est, X, y, data.meta, folds, 0, quiet)
+test = select(data.meta, folds, 0, "test")
+subjects = data.meta["subject"].to_numpy()[test]
+pred = est.predict(X[test], groups=subjects)
+rows = [{"subject": s, "balanced_accuracy": balanced_accuracy(y[test][subjects == s], pred[subjects == s]),
+         "n_test_windows": int((subjects == s).sum())} for s in users]
 ranking = pd.DataFrame(rows)
 with atomic_path(snakemake.output[0]) as tmp:
     ranking.to_csv(tmp, index=False, float_format="%.6g")

@@ -448,8 +448,7 @@ def _merged(base: dict, over: dict) -> dict:
 def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_recordings, n_test_users):
     """config/real/<name>.yaml + the default config: a dry run lists every recording and trains
     each cross-user model once (per loss for the loss sweep's, per feature group for the feature
-    grid's) plus the within-user LDA per test
-    user (crossuser.split.training_users)."""
+    grid's) plus the within-user models of the test users (crossuser.split.training_users)."""
     workdir = make_workdir(tmp_path)
     (workdir / "resources" / "real").mkdir(parents=True)
     os.symlink(real_data(name), workdir / "resources" / "real" / name)
@@ -461,13 +460,15 @@ def test_real_config_plans_the_crossuser_study(real_data, tmp_path, name, n_reco
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     assert counts["convert_recording"] == n_recordings
-    # one cross-user job per model, per loss for the swept ones, and one within-user job per
-    # test user and within-user model
+    # one cross-user job per model, per loss for the swept ones, and one within-user job (every
+    # test user's model) per within-user model and r, fine-tuned ones too
     study = _merged(yaml.safe_load((workdir / "config" / "config.yaml").read_text())["crossuser"],
                     yaml.safe_load((workdir / "config" / "real" / f"{name}.yaml").read_text())["crossuser"])
-    from myoflow.runsheets import crossuser_trained_models, incremental_cells, within_user_repetitions
+    from myoflow.runsheets import (crossuser_trained_models, incremental_cells, within_user_fine_tuned,
+                                   within_user_repetitions)
 
     n_cross = len(crossuser_trained_models(study))  # per loss of the loss sweep, per group of the feature grid
-    n_within = n_test_users * len(study["within_user"]["models"]) * len(within_user_repetitions(study))
+    n_within = ((len(study["within_user"]["models"]) + len(within_user_fine_tuned(study)))
+                * len(within_user_repetitions(study)))
     n_incremental = len(incremental_cells(study))  # on the first variant only
     assert counts["crossuser_train"] == (n_cross + n_within) * len(study["variants"]) + n_incremental

@@ -429,3 +429,28 @@ def test_running_norm_recovers_accuracy_lost_to_gain_and_offset():
     half[meta.subject.to_numpy() != 10] = False
     mixed = running_norm_inputs(X_te, meta, stats, half, mode="ema", tau=100)
     np.testing.assert_array_equal(mixed[~half], X_te[~half].astype(np.float32))
+
+
+def test_within_user_running_norm_starts_each_user_from_its_own_training_windows():
+    """Each user's test stream is normalised as running_norm_inputs would with that user's own
+    training statistics; the other rows are untouched (float32)."""
+    import pandas as pd
+
+    from myoflow.running_norm import fit_population_stats, running_norm_inputs, running_norm_inputs_own_statistics
+
+    rng = np.random.default_rng(3)
+    subjects = np.repeat([0, 1], 60)
+    X = rng.normal(0, 1, (120, 3, 5)) * np.where(subjects == 1, 4.0, 1.0)[:, None, None] + subjects[:, None, None]
+    meta = pd.DataFrame({"subject": subjects, "session": 1, "trial": np.tile(np.repeat([0, 1], 30), 2),
+                         "start": np.tile(np.arange(30), 4)})
+    train = np.tile(np.arange(60) < 30, 2)  # first trial of each user trains
+    test = ~train
+    params = {"mode": "ema", "tau": 20.0, "prior_count": 10.0}
+    out = running_norm_inputs_own_statistics(X, meta, test, X, meta, train, **params)
+    for s in (0, 1):
+        mine = subjects == s
+        expect = running_norm_inputs(X[mine], meta[mine], fit_population_stats(X[train & mine]), test[mine], **params)
+        np.testing.assert_allclose(out[mine], expect, rtol=1e-6)
+    np.testing.assert_array_equal(out[train], X[train].astype(np.float32))
+    with pytest.raises(ValueError, match="user 1 has test windows but no training windows"):
+        running_norm_inputs_own_statistics(X, meta, test, X, meta, train & (subjects == 0), **params)

@@ -26,9 +26,10 @@ CU = {
 
 
 def test_crossuser_sheet_has_one_row_per_prediction_job_and_every_grid_column():
-    sheet = crossuser_sheet(CU, "epn612", n_within_folds=3)
-    # crossuser: 2 models x 2 train variants x 2 test variants; within_user: LDA x 2 x 3 folds x 2
-    assert len(sheet) == 2 * 2 * 2 + 2 * 3 * 2
+    sheet = crossuser_sheet(CU, "epn612")
+    # crossuser: 2 models x 2 train variants x 2 test variants; within_user: LDA x 2 x 2 (one job
+    # fits every user)
+    assert len(sheet) == 2 * 2 * 2 + 2 * 2
     assert set(GRID_COLUMNS) <= set(sheet.columns)
     assert sheet["predictions"].is_unique
     assert set(sheet.loc[sheet.model == "MHCNN", "loss"]) == {"cvar"}
@@ -40,8 +41,8 @@ def test_crossuser_sheet_has_one_row_per_prediction_job_and_every_grid_column():
 
 
 def test_crossuser_sheet_scores_each_model_with_each_norm():
-    sheet = crossuser_sheet({**CU, "norms": ["none", "cumulative", "ema"]}, "epn612", n_within_folds=3)
-    assert len(sheet) == 3 * (2 * 2 * 2 + 2 * 3 * 2) and sheet["predictions"].is_unique
+    sheet = crossuser_sheet({**CU, "norms": ["none", "cumulative", "ema"]}, "epn612")
+    assert len(sheet) == 3 * (2 * 2 * 2 + 2 * 2) and sheet["predictions"].is_unique
     for _, rows in sheet.groupby(["model_file", "test_variant"]):
         assert sorted(rows["norm"]) == ["cumulative", "ema", "none"]
     one = sheet[(sheet.model == "MHCNN") & (sheet.train_variant == "raw") & (sheet.test_variant == "raw")]
@@ -58,9 +59,9 @@ def test_crossuser_sheet_rejects_a_model_input_not_among_the_feature_groups():
     bad = {**CU, "models": {"LDA": {"input": "TDPSD", "estimator": "lda", "params": {}}}, "within_user":
            {"models": [], "train_repetitions": 2}}
     with pytest.raises(ConfigError, match=r"crossuser.models.LDA.input: feature group 'TDPSD'"):
-        crossuser_sheet(bad, "epn612", 1)
+        crossuser_sheet(bad, "epn612")
     with pytest.raises(ConfigError, match=r"within_user.models: \['SVM'\]"):
-        crossuser_sheet({**CU, "within_user": {"models": ["SVM"], "train_repetitions": 2}}, "epn612", 1)
+        crossuser_sheet({**CU, "within_user": {"models": ["SVM"], "train_repetitions": 2}}, "epn612")
 
 
 def test_disentangle_sheet_protocols_x_splits_x_measures_x_folds_x_classifiers_x_latents():
@@ -117,7 +118,7 @@ def test_hdcnn_sheet_skips_splits_a_dataset_cannot_support():
 
 
 def test_sheet_round_trip_and_scores_take_their_keys_from_the_row(tmp_path):
-    sheet = crossuser_sheet(CU, "epn612", n_within_folds=1)
+    sheet = crossuser_sheet(CU, "epn612")
     write_sheet(tmp_path / "runs.tsv", sheet)
     back = read_sheet(tmp_path / "runs.tsv")
     assert len(back) == len(sheet) and back["fold"].dtype.kind == "i"
@@ -225,7 +226,7 @@ def test_loss_sweep_trains_each_swept_model_once_per_loss_and_grl_on_the_user_he
           "loss_params": {"cvar": {"alpha": 0.3}, "grl": {"ramp_epochs": 50}}}
     assert crossuser_trained_models(cu) == [("LDA", "none", "HTD"), ("MHCNN", "ce", "windows"),
                                             ("MHCNN", "cvar", "windows"), ("MHCNN", "grl", "windows")]
-    sheet = crossuser_sheet(cu, "epn612", n_within_folds=3)
+    sheet = crossuser_sheet(cu, "epn612")
     cross = sheet[sheet["protocol"] == "crossuser"]
     assert sorted(cross.loc[cross["model"] == "MHCNN", "loss"].unique()) == ["ce", "cvar", "grl"]
     assert cross["model_file"].str.contains("/windows/MHCNN/grl/fold-0.model").any()
@@ -246,7 +247,7 @@ def test_feature_grid_trains_each_grid_model_once_per_group():
           "feature_grid": {"models": ["LDA", "MLP"], "groups": ["HTD", "WENG"]}}
     assert crossuser_trained_models(cu) == [("LDA", "none", "HTD"), ("LDA", "none", "WENG"),
                                             ("MHCNN", "cvar", "windows"), ("MLP", "ce", "HTD"), ("MLP", "ce", "WENG")]
-    sheet = crossuser_sheet(cu, "epn612", n_within_folds=1)
+    sheet = crossuser_sheet(cu, "epn612")
     cross = sheet[sheet["protocol"] == "crossuser"]
     assert set(cross.loc[cross.model == "MLP", "features"]) == {"HTD", "WENG"}
     assert cross["predictions"].is_unique and cross["model_file"].str.contains("/raw/WENG/LDA/none/").any()
@@ -295,18 +296,38 @@ def test_within_user_sweep_rows_carry_r_as_their_key_and_train_models_narrows():
     from myoflow.runsheets import crossuser_trained_models
 
     cu = {**CU, "variants": ["raw"], "within_user": {"models": ["LDA"], "train_repetitions": [1, 4]}}
-    sheet = crossuser_sheet(cu, "epn612", n_within_folds=2)
+    sheet = crossuser_sheet(cu, "epn612")
     within = sheet[sheet.protocol == "within_user"]
     assert set(within["train_repetitions"]) == {"1", "4"}
     assert set(sheet.loc[sheet.protocol == "crossuser", "train_repetitions"]) == {"none"}
     assert within.loc[within.train_repetitions == "4", "model_file"].str.startswith(
         "results/crossuser/models/within_user_r4/raw/HTD/LDA/none/").all()
-    assert len(within) == 2 * 2  # r x folds (one test variant)
+    assert len(within) == 2  # one per r (one test variant, one job for every user)
     assert [m for m, _, _ in crossuser_trained_models({**cu, "train_models": ["LDA"]})] == ["LDA"]
     with pytest.raises(ConfigError, match=r"crossuser.train_models: \['SVM'\] not among"):
         crossuser_trained_models({**cu, "train_models": ["SVM"]})
     with pytest.raises(ConfigError, match=r"crossuser.within_user.models: \['LDA'\] not among crossuser.train_models"):
         crossuser_trained_models({**cu, "train_models": ["MHCNN"]})
+
+
+def test_fine_tuned_within_user_models_start_from_their_cross_user_model():
+    from myoflow.runsheets import within_user_fine_tuned, within_user_model_config
+
+    cu = {**CU, "variants": ["raw"], "within_user": {"models": ["LDA"], "train_repetitions": [1, 2],
+                                                     "fine_tune": ["MHCNN"], "fine_tune_params": {"lr": 1e-4}}}
+    sheet = crossuser_sheet(cu, "epn612")
+    tuned = sheet[sheet.protocol == "within_user_finetune"]
+    assert set(tuned["train_repetitions"]) == {"1", "2"} and set(tuned["model"]) == {"MHCNN"}
+    assert set(tuned["loss"]) == {"cvar"}  # its own loss: the cross-user model it starts from
+    assert tuned["model_file"].str.startswith("results/crossuser/models/within_user_finetune_r").all()
+    tuned_params = within_user_model_config(cu, "MHCNN", fine_tune=True)["params"]
+    assert tuned_params["lr"] == 1e-4 and tuned_params["loss"] == "cvar"
+    assert "lr" not in within_user_model_config(cu, "MHCNN", fine_tune=False)["params"]
+    with pytest.raises(ConfigError, match="fine_tune: 'LDA' is a 'lda' estimator"):
+        within_user_fine_tuned({**cu, "within_user": {**cu["within_user"], "fine_tune": ["LDA"]}})
+    swept = {**cu, "loss_sweep": {"models": ["MHCNN"], "losses": ["ce"]}}  # its own cvar is not trained
+    with pytest.raises(ConfigError, match="'MHCNN' with its own loss 'cvar' on 'windows' is not a trained"):
+        within_user_fine_tuned(swept)
 
 
 def test_incremental_cells_become_rows_with_ordering_users_and_repetitions():
@@ -317,7 +338,7 @@ def test_incremental_cells_become_rows_with_ordering_users_and_repetitions():
     cells = incremental_cells(cu)
     assert [c["protocol"] for c in cells] == ["incremental_worst_first_u1_r2", "incremental_worst_first_u4_r2",
                                               "incremental_random_u1_r2", "incremental_random_u4_r2"]
-    rows = crossuser_sheet(cu, "epn612", n_within_folds=1)
+    rows = crossuser_sheet(cu, "epn612")
     inc = rows[rows.protocol == "incremental"]
     assert set(map(tuple, inc[["split", "train_users", "train_repetitions"]].to_numpy())) == {
         ("worst_first", "1", "2"), ("worst_first", "4", "2"), ("random", "1", "2"), ("random", "4", "2")}

@@ -503,3 +503,95 @@ def test_standardize_uses_training_statistics_only_and_survives_save_load(tmp_pa
     np.testing.assert_allclose(again.predict_proba(X[:20]), est.predict_proba(X[:20]), rtol=1e-5, atol=1e-6)
     # a standardised MLP learns this separable problem; the unscaled one is swamped by the 1e5 feature
     assert (est.predict(X) == y).mean() > 0.6
+
+
+def _within_user_data(n_users=3, n_reps=4, per_rep=12, seed=0):
+    """Windows of ``n_users`` users whose classes sit at user-specific offsets (a within-user model
+    learns its user's offset), ``n_reps`` repetitions of every class."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows, X = [], []
+    for s in range(n_users):
+        centres = rng.normal(0, 3, (N_CLASSES, 6))
+        for r in range(n_reps):
+            for c in range(N_CLASSES):
+                X.append(centres[c] + rng.normal(0, 1, (per_rep, 6)))
+                rows += [{"subject": s, "session": 1, "repetition": r, "trial": r, "label": c, "start": i}
+                         for i in range(per_rep)]
+    meta = pd.DataFrame(rows)
+    return np.concatenate(X), meta["label"].to_numpy(), meta
+
+
+def test_one_pooled_within_user_job_equals_one_job_per_user(tmp_path):
+    """PerSubjectEstimator on the pooled fold (every user in fold 0) gives each user's test rows
+    exactly the probabilities of that user's own one-fold job, and survives save / load."""
+    import logging
+
+    from myoflow.estimators import (PerSubjectEstimator, build_estimator, fit_and_predict_fold, load_estimator,
+                                    save_estimator)
+    from myoflow.splits import within_user_split
+
+    X, y, meta = _within_user_data()
+    log = logging.getLogger("test")
+    pooled = within_user_split([0, 1, 2], 4, 2, pooled=True)
+    assert set(pooled["fold"]) == {0}
+    est = PerSubjectEstimator("lda", {}, seed=0)
+    table = fit_and_predict_fold(est, X, y, meta, pooled, 0, log)
+    per_user = within_user_split([0, 1, 2], 4, 2)
+    for fold in range(3):
+        alone = fit_and_predict_fold(build_estimator("lda", {}, seed=0), X, y, meta, per_user, fold, log)
+        mine = table[table["subject"] == fold].reset_index(drop=True)
+        np.testing.assert_allclose(mine.filter(like="score_").to_numpy(), alone.filter(like="score_").to_numpy())
+    assert (table["y_true"] == table["y_pred"]).mean() > 0.9  # each user's own offsets are learnt
+    save_estimator(tmp_path / "within.model", est)
+    again = load_estimator(tmp_path / "within.model")
+    groups = meta["subject"].to_numpy()
+    np.testing.assert_array_equal(again.predict_proba(X, groups=groups), est.predict_proba(X, groups=groups))
+    with pytest.raises(ValueError, match=r"no model was fitted for subject\(s\) \[7\]"):
+        est.predict(X[:2], groups=np.array([7, 7]))
+    with pytest.raises(ValueError, match="needs the subject of every row"):
+        est.predict(X[:2])
+
+
+def test_per_subject_torch_members_fine_tune_from_saved_weights_and_round_trip(tmp_path):
+    """Torch members start from ``init_from`` (fine-tuning from a cross-user model), a class a
+    user never recorded gets probability 0, and the pooled model's torch members survive save/load."""
+    from myoflow.estimators import PerSubjectEstimator, load_estimator, save_estimator
+
+    X, y, meta = _within_user_data(n_users=2)
+    X = X.astype(np.float32)
+    groups = meta["subject"].to_numpy()
+    params = {"model": "mlp", "max_epochs": 2, "batch_size": 32, "device": "cpu"}
+    base = TorchClassifier(**params, seed=0).fit(X, y)
+    base.save(tmp_path / "cross.model")
+    tuned = PerSubjectEstimator("torch", {**params, "init_from": str(tmp_path / "cross.model"), "max_epochs": 1},
+                                seed=0).fit(X, y, groups=groups)
+    from myoflow.torch_estimator import state_digest
+
+    for member in tuned.members_.values():  # every user's training began at the cross-user weights
+        assert member.initial_digest_ == state_digest(base.model_)
+    save_estimator(tmp_path / "tuned.model", tuned)
+    again = load_estimator(tmp_path / "tuned.model")
+    np.testing.assert_allclose(again.predict_proba(X, groups=groups), tuned.predict_proba(X, groups=groups),
+                               rtol=1e-6)
+    # user 1 never recorded class 3: its model has 3 classes, its probability of class 3 is 0
+    keep = ~((groups == 1) & (y == 3))
+    partial = PerSubjectEstimator("lda", {}, seed=0).fit(X[keep], y[keep], groups=groups[keep])
+    assert partial.classes_.tolist() == [0, 1, 2, 3]
+    proba = partial.predict_proba(X, groups=groups)
+    assert np.all(proba[groups == 1, 3] == 0) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_init_from_keeps_the_saved_models_input_standardisation(tmp_path):
+    X, y, _ = _within_user_data(n_users=1)
+    X = X.astype(np.float32)
+    params = {"model": "mlp", "max_epochs": 1, "batch_size": 32, "device": "cpu", "standardize": True}
+    base = TorchClassifier(**params, seed=0).fit(X, y)
+    base.save(tmp_path / "base.model")
+    some = np.arange(len(X)) % 6 == 0  # every class, a sixth of the rows
+    tuned = TorchClassifier(**params, init_from=str(tmp_path / "base.model"), seed=0).fit(X[some] + 5, y[some])
+    np.testing.assert_array_equal(tuned.input_mean_, base.input_mean_)
+    np.testing.assert_array_equal(tuned.input_std_, base.input_std_)
+    fresh = TorchClassifier(**params, seed=0).fit(X[some] + 5, y[some])
+    assert not np.allclose(fresh.input_mean_, base.input_mean_)

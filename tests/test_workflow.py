@@ -126,10 +126,13 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     cu = pd.read_csv(results / "crossuser" / "scores.csv")
     assert list(cu.columns) == SCORE_COLUMNS
     assert set(cu["model"]) == {"LDA", "MLP", "LSTM_HCF", "CNN_HCF", "LSTM", "CNN", "MHCNN"}
-    assert set(cu["protocol"]) == {"crossuser", "within_user", "incremental"}
+    assert set(cu["protocol"]) == {"crossuser", "within_user", "within_user_finetune", "incremental"}
     inc = cu[cu.protocol == "incremental"]
     assert set(inc["split"]) == {"worst_first", "best_first"} and set(inc["train_users"].astype(str)) == {"1", "3"}
     assert set(cu.loc[cu.protocol == "within_user", "train_repetitions"].astype(str)) == {"1", "2"}  # the r sweep
+    tuned = cu[cu.protocol == "within_user_finetune"]  # MHCNN per test user, from its cross-user weights
+    assert set(tuned["model"]) == {"MHCNN"} and set(tuned["train_repetitions"].astype(str)) == {"1", "2"}
+    assert set(tuned["subject"]) == set(cu.loc[cu.protocol == "within_user", "subject"])
     # the feature grid: every feature model on every group of tiny.yaml
     grid = cu[cu["model"].isin(["LDA", "MLP", "LSTM_HCF", "CNN_HCF"]) & (cu.protocol == "crossuser")]
     assert set(map(tuple, grid[["model", "features"]].drop_duplicates().to_numpy())) == {
@@ -186,8 +189,8 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "crossuser:\n  models:\n    MHCNN:\n      params:\n        lr: 0.001\n")
     assert counts == {
         "all": 1,
-        "crossuser_train": 2,       # the MHCNN fold, once per loss (ce, grl); LDA and the within-user LDA untouched
-        "crossuser_predict": 2,     # their predictions on every test variant (one job per model)
+        "crossuser_train": 4,       # the MHCNN fold, once per loss (ce, grl), and the within-user MHCNN
+        "crossuser_predict": 4,     # fine-tuned from it (per r); LDA and the within-user LDA untouched
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,
@@ -205,12 +208,12 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
 
 def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "crossuser:\n  within_user:\n    models: [LDA, MHCNN]\n")
-    n_test_users, n_r = 4, 2  # tiny: 11 users, 6 train, 1 validates; r in {1, 2}
+    n_r = 2  # tiny: r in {1, 2}; one job fits every test user's model
     assert counts == {
         "all": 1,
         "crossuser_run_sheet": 1,
-        "crossuser_train": n_test_users * n_r,    # within-user MHCNN (its own loss) only: no LDA, no
-        "crossuser_predict": n_test_users * n_r,  # cross-user retraining
+        "crossuser_train": n_r,    # within-user MHCNN (its own loss) only: no LDA, no
+        "crossuser_predict": n_r,  # cross-user retraining
         "crossuser_scores": 1,
         "study_stats": 1,
         "crossuser_figure_per_user": 1,

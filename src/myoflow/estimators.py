@@ -23,6 +23,8 @@ from .splits import select
 __all__ = [
     "ESTIMATORS",
     "build_estimator",
+    "PerSubjectEstimator",
+    "balanced_accuracy",
     "fit_estimator",
     "fit_fold",
     "predict_fold",
@@ -61,6 +63,114 @@ def _torch(params: dict[str, Any], seed: int, threads: int):
 def build_estimator(name: str, params: dict[str, Any], seed: int, threads: int = 1):
     """An unfitted estimator registered as ``name`` (``lda``, ``torch``); unknown names list the known."""
     return ESTIMATORS.get(name)(params, seed, threads)
+
+
+class PerSubjectEstimator:
+    """One estimator per subject, fitted on that subject's rows only and predicting its rows only:
+    the within-user protocol as one job for every user instead of one job per user.
+
+    ``fit`` and ``predict``/``predict_proba`` take the subject of every row as ``groups``; a
+    subject not seen in ``fit`` cannot be predicted (a within-user model never sees another
+    user). Every member is built by :func:`build_estimator` from the same ``name``, ``params`` and
+    ``seed``, exactly as a one-user fold job builds its model, so pooling changes no score.
+    Members that start from saved weights (``params['init_from']``, fine-tuning) start from the
+    same file. ``classes_`` is the union of the members' classes; a member's probability of a
+    class it never saw is 0.
+
+    Pickled by :func:`save_estimator`; torch members travel as their own saved bytes.
+    """
+
+    def __init__(self, name: str, params: dict[str, Any], seed: int, threads: int = 1,
+                 log: logging.Logger | None = None) -> None:
+        self.name, self.params, self.seed, self.threads = name, dict(params), int(seed), int(threads)
+        self._log = log
+
+    def fit(self, X, y, X_val=None, y_val=None, groups=None, groups_val=None) -> "PerSubjectEstimator":
+        if groups is None:
+            raise ValueError("PerSubjectEstimator.fit needs the subject of every row (groups)")
+        X, y, groups = np.asarray(X), np.asarray(y), np.asarray(groups)
+        has_val = X_val is not None and len(X_val)
+        if has_val and groups_val is None:
+            raise ValueError("PerSubjectEstimator.fit: validation rows need their subjects (groups_val)")
+        self.members_: dict[int, Any] = {}
+        subjects = np.unique(groups)
+        for i, subject in enumerate(subjects):
+            mine = groups == subject
+            member = build_estimator(self.name, dict(self.params), seed=self.seed, threads=self.threads)
+            if has_val:
+                val = np.asarray(groups_val) == subject
+                fit_estimator(member, X[mine], y[mine], np.asarray(X_val)[val], np.asarray(y_val)[val],
+                              groups=groups[mine], groups_val=np.asarray(groups_val)[val])
+            else:
+                fit_estimator(member, X[mine], y[mine], groups=groups[mine])
+            check_normalisation_fitted_on(member, int(mine.sum()), int(subject))
+            self.members_[int(subject)] = member
+            if self._log is not None:
+                self._log.info("subject %s (%d of %d): fitted on %d rows", subject, i + 1, len(subjects),
+                               int(mine.sum()))
+        self.classes_ = np.unique(np.concatenate([np.asarray(m.classes_) for m in self.members_.values()]))
+        return self
+
+    def predict_proba(self, X, groups=None) -> np.ndarray:
+        if groups is None:
+            raise ValueError("PerSubjectEstimator.predict_proba needs the subject of every row (groups)")
+        X, groups = np.asarray(X), np.asarray(groups)
+        unseen = sorted(set(np.unique(groups).tolist()) - set(self.members_))
+        if unseen:
+            raise ValueError(f"PerSubjectEstimator: no model was fitted for subject(s) {unseen}")
+        proba = np.zeros((len(X), len(self.classes_)), dtype=np.float64)
+        for subject in np.unique(groups):
+            mine = groups == subject
+            member = self.members_[int(subject)]
+            columns = np.searchsorted(self.classes_, np.asarray(member.classes_))
+            proba[np.ix_(np.flatnonzero(mine), columns)] = member.predict_proba(X[mine])
+        return proba
+
+    def predict(self, X, groups=None) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X, groups), axis=1)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_log", "members_")}
+        if hasattr(self, "members_"):
+            state["members_"] = {s: _member_bytes(m) for s, m in self.members_.items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        members = state.pop("members_", None)
+        self.__dict__.update(state)
+        self._log = None
+        if members is not None:
+            self.members_ = {s: _member_from_bytes(b) for s, b in members.items()}
+
+
+def _member_bytes(est) -> tuple[str, bytes]:
+    """A fitted estimator as bytes: a torch one as its own saved file, any other pickled."""
+    if hasattr(est, "save"):
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "member.model")
+            est.save(path)
+            with open(path, "rb") as f:
+                return "torch", f.read()
+    return "pickle", pickle.dumps(est)
+
+
+def _member_from_bytes(packed: tuple[str, bytes]):
+    kind, blob = packed
+    if kind == "pickle":
+        return pickle.loads(blob)  # written by _member_bytes (our own output)
+    import io
+
+    from .torch_estimator import TorchClassifier
+
+    return TorchClassifier.load(io.BytesIO(blob))
+
+
+def _group_kwargs(est, method: str, meta: pd.DataFrame) -> dict[str, Any]:
+    """``groups=`` (the subject of every row) for a method that takes it (a per-subject model)."""
+    fn = getattr(est, method)
+    return {"groups": meta["subject"].to_numpy()} if "groups" in inspect.signature(fn).parameters else {}
 
 
 def _fit_parameters(est) -> dict[str, inspect.Parameter]:
@@ -153,7 +263,7 @@ def validation_scores(est, X: np.ndarray, y: np.ndarray, meta: pd.DataFrame, fol
     if not val.any():
         return pd.DataFrame(columns=columns)
     y_true = np.asarray(y)[val]
-    y_pred = np.asarray(est.predict(X[val]))
+    y_pred = np.asarray(est.predict(X[val], **_group_kwargs(est, "predict", meta[val])))
     subjects = meta["subject"].to_numpy()[val]
     rows = []
     for subject in np.unique(subjects):
@@ -194,7 +304,7 @@ def load_estimator(path: str | os.PathLike, device: str | None = None):
 
 def predictions_table(est, X: np.ndarray, meta: pd.DataFrame, y_true: np.ndarray) -> pd.DataFrame:
     """Per-item predictions: identifying metadata, true and predicted label, class scores."""
-    proba = est.predict_proba(X)
+    proba = est.predict_proba(X, **_group_kwargs(est, "predict_proba", meta))
     classes = np.asarray(getattr(est, "classes_", np.arange(proba.shape[1])))
     table = meta.reset_index(drop=True).copy()
     table["y_true"] = np.asarray(y_true)

@@ -75,6 +75,7 @@ __all__ = [
     "apply_running_norm",
     "fit_population_stats",
     "running_norm_inputs",
+    "running_norm_inputs_own_statistics",
     "validate_params",
 ]
 
@@ -545,4 +546,33 @@ def running_norm_inputs(
     out[rows] = apply_running_norm(out[rows], sub["subject"].to_numpy(), order=order, stats=stats, mode=mode,
                                    tau=tau, prior_count=prior_count, update=update, batch_size=batch_size,
                                    axis=axis, rescale=True, dtype=np.float32)
+    return out
+
+
+def running_norm_inputs_own_statistics(
+    X: np.ndarray,
+    meta,
+    rows: np.ndarray,
+    train_X: np.ndarray,
+    train_meta,
+    train_rows: np.ndarray,
+    axis: int = 1,
+    **params,
+) -> np.ndarray:
+    """:func:`running_norm_inputs` where each user's RunningNorm starts from that user's own
+    training windows (the ``train_rows`` of ``train_X`` whose subject is the user), not from a
+    pooled population: a within-user model's training population is its one user. ``params``:
+    ``mode``, ``tau``, ``prior_count``, ``update``, ``batch_size``."""
+    rows, train_rows = np.asarray(rows, dtype=bool), np.asarray(train_rows, dtype=bool)
+    out = np.array(X, dtype=np.float32)
+    subjects, train_subjects = meta["subject"].to_numpy(), train_meta["subject"].to_numpy()
+    for subject in np.unique(subjects[rows]):
+        own = train_rows & (train_subjects == subject)
+        if not own.any():
+            raise ValueError(f"RunningNorm: user {subject} has test windows but no training windows "
+                             "to start its statistics from")
+        stats = fit_population_stats(train_X[own], axis=axis)
+        test = rows & (subjects == subject)
+        out[test] = running_norm_inputs(X[test], meta[test], stats, np.ones(int(test.sum()), bool), axis=axis,
+                                        **params)
     return out

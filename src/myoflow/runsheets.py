@@ -187,10 +187,45 @@ def within_user_repetitions(cu: Mapping) -> list[int]:
     return [int(v) for v in (r if isinstance(r, (list, tuple)) else [r])]
 
 
-def within_user_protocol(r: int) -> str:
+def within_user_protocol(r: int, fine_tune: bool = False) -> str:
     """The fold-table and folder name of the within-user models trained on r repetitions (the
-    sheet's keys are ``protocol`` = ``within_user`` and ``train_repetitions`` = r)."""
-    return f"within_user_r{int(r)}"
+    sheet's keys are ``protocol`` = ``within_user`` and ``train_repetitions`` = r), or of those
+    fine-tuned from the cross-user model (``protocol`` = ``within_user_finetune``)."""
+    return f"within_user_finetune_r{int(r)}" if fine_tune else f"within_user_r{int(r)}"
+
+
+def is_within_user(protocol: str) -> bool:
+    """Whether a fold-table / folder name is a within-user one (one model per user, one job)."""
+    return protocol.startswith("within_user_")
+
+
+def within_user_fine_tuned(cu: Mapping) -> list[str]:
+    """The models of ``crossuser.within_user.fine_tune``, each checked to be a torch model whose
+    cross-user version trains (with its own loss on its own input): the weights it starts from."""
+    names = list(cu["within_user"].get("fine_tune") or [])
+    trained = set(crossuser_trained_models(cu))
+    for name in names:
+        m = cu["models"].get(name)
+        if m is None:
+            raise ConfigError(f"crossuser.within_user.fine_tune: {name!r} is not among crossuser.models "
+                              f"({sorted(cu['models'])})")
+        if m["estimator"] != "torch":
+            raise ConfigError(f"crossuser.within_user.fine_tune: {name!r} is a {m['estimator']!r} estimator; "
+                              "only torch models start from saved weights")
+        if (name, crossuser_model_loss(m), m["input"]) not in trained:
+            raise ConfigError(f"crossuser.within_user.fine_tune: {name!r} with its own loss "
+                              f"{crossuser_model_loss(m)!r} on {m['input']!r} is not a trained cross-user model "
+                              "(add the loss to crossuser.loss_sweep.losses, or the model to train_models)")
+    return names
+
+
+def within_user_model_config(cu: Mapping, name: str, fine_tune: bool) -> dict:
+    """A within-user model's estimator config: the model's own (its loss and input), with
+    ``crossuser.within_user.fine_tune_params`` laid over its params where it fine-tunes."""
+    m = crossuser_model_config(cu, name, crossuser_model_loss(cu["models"][name]))
+    if fine_tune:
+        m = {**m, "params": {**m["params"], **dict(cu["within_user"].get("fine_tune_params") or {})}}
+    return m
 
 
 #: user orderings of the incremental sweep
@@ -229,14 +264,15 @@ def crossuser_predictions_path(protocol: str, train_variant: str, features: str,
     return f"{stem}/fold-{fold}.csv.gz" if norm == "none" else f"{stem}/{norm}-norm/fold-{fold}.csv.gz"
 
 
-def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFrame:
+def crossuser_sheet(cu: Mapping, dataset: str) -> pd.DataFrame:
     """One row per (protocol, train variant, features, model, loss, fold, test variant, norm) prediction.
 
     Every model of ``crossuser.models`` trains once on the fixed user split (protocol
     ``crossuser``, fold 0), those of ``crossuser.loss_sweep.models`` once per loss, those of
     ``crossuser.feature_grid.models`` once per feature group (:func:`crossuser_trained_models`); the models
-    named in ``crossuser.within_user.models`` also train one model per test user (protocol
-    ``within_user``, with the model's own loss). Each model trained on a variant is tested on
+    named in ``crossuser.within_user.models`` also train one model per user in one job (protocol
+    ``within_user``, with the model's own loss, per r), and those of ``within_user.fine_tune`` the
+    same from their cross-user weights (``within_user_finetune``). Each model trained on a variant is tested on
     every variant of ``crossuser.test_variants`` (default: every configured variant), under each
     test-time normalisation of ``crossuser.norms`` (``none``, RunningNorm ``cumulative`` / ``ema``).
     """
@@ -261,8 +297,11 @@ def crossuser_sheet(cu: Mapping, dataset: str, n_within_folds: int) -> pd.DataFr
     # within-user models train on one user: with their own loss and input, not the sweeps (trp
     # and grl need several users in a batch); once per r of the repetition sweep
     jobs += [({"protocol": "within_user", "train_repetitions": str(r)}, within_user_protocol(r), name,
-              crossuser_model_loss(models[name]), models[name]["input"], list(range(n_within_folds)))
+              crossuser_model_loss(models[name]), models[name]["input"], [0])
              for r in within_user_repetitions(cu) for name in cu["within_user"]["models"]]
+    jobs += [({"protocol": "within_user_finetune", "train_repetitions": str(r)}, within_user_protocol(r, True),
+              name, crossuser_model_loss(models[name]), models[name]["input"], [0])
+             for r in within_user_repetitions(cu) for name in within_user_fine_tuned(cu)]
     # the incremental sweep: the model trained on the first n users of an ordering, r repetitions each
     inc_model = (cu.get("incremental") or {}).get("model")
     jobs += [({"protocol": "incremental", "split": c["ordering"], "train_users": str(c["n_users"]),

@@ -119,7 +119,8 @@ def user_split(training: Sequence[int], validation: Sequence[int], test: Sequenc
 
 
 def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetitions: int,
-                      validation_repetitions: int = 0, first_held_out: int | None = None) -> pd.DataFrame:
+                      validation_repetitions: int = 0, first_held_out: int | None = None,
+                      pooled: bool = False) -> pd.DataFrame:
     """One fold per subject: its first ``train_repetitions`` repetitions (per gesture) train; the
     held-out repetitions from ``first_held_out`` on (default: right after the training ones)
     validate (the first ``validation_repetitions`` of them) and test (the rest), so training,
@@ -127,6 +128,9 @@ def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetit
 
     A sweep over ``train_repetitions`` passes the same ``first_held_out`` (the largest r of the
     sweep) to every r, so every point of the sweep is tested on the same repetitions.
+
+    ``pooled=True`` puts every subject's rows in fold 0: one job then fits one model per subject
+    (:class:`myoflow.estimators.PerSubjectEstimator`) instead of one job per subject.
     """
     held = int(train_repetitions if first_held_out is None else first_held_out)
     v = int(validation_repetitions)
@@ -136,7 +140,8 @@ def within_user_split(subjects: Sequence[int], n_repetitions: int, train_repetit
             f"training (first), {v} validation and at least one test repetition after repetition {held}"
         )
     rows = []
-    for fold, s in enumerate(sorted(int(s) for s in subjects)):
+    for index, s in enumerate(sorted(int(s) for s in subjects)):
+        fold = 0 if pooled else index
         rows += _rows(fold, "train", [s], reps=range(train_repetitions))
         if v:
             rows += _rows(fold, "validation", [s], reps=range(held, held + v))
@@ -397,17 +402,23 @@ def select(meta: pd.DataFrame, table: pd.DataFrame, fold: int, role: str) -> np.
     sess = meta["session"].to_numpy()
     reps = meta["repetition"].to_numpy()
     part_cache: dict[tuple[int, int], np.ndarray] = {}
-    for r in rows.itertuples(index=False):
-        m = subj == r.subject
-        if r.session != -1:
-            m &= sess == r.session
-        if str(r.repetitions) != "all":
-            m &= np.isin(reps, [int(x) for x in str(r.repetitions).split(";")])
-        if int(getattr(r, "n_parts", 0)) > 0 and str(r.parts) != "all":
-            key = (int(r.n_parts), int(r.part_seed))
+    # rows that differ only in their subject are matched in one pass (a pooled within-user fold
+    # has one row per subject and role: hundreds of rows, a handful of distinct repetition sets)
+    if "n_parts" not in rows:
+        rows = rows.assign(n_parts=0, parts="all", part_seed=0)
+    keys = ["session", "repetitions", "n_parts", "parts", "part_seed"]
+    for (session, repetitions, n_parts, parts, part_seed), group in rows.astype({"repetitions": str, "parts": str}) \
+            .groupby(keys, sort=False, dropna=False):
+        m = np.isin(subj, group["subject"].to_numpy())
+        if session != -1:
+            m &= sess == session
+        if repetitions != "all":
+            m &= np.isin(reps, [int(x) for x in repetitions.split(";")])
+        if int(n_parts) > 0 and parts != "all":
+            key = (int(n_parts), int(part_seed))
             if key not in part_cache:
                 part_cache[key] = item_parts(len(meta), *key)
-            m &= np.isin(part_cache[key], [int(x) for x in str(r.parts).split(";")])
+            m &= np.isin(part_cache[key], [int(x) for x in parts.split(";")])
         mask |= m
     return mask
 

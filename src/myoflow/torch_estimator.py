@@ -211,7 +211,8 @@ class TorchClassifier(_Params):
     init_from : str, optional
         A model file written by :meth:`save` whose weights start training instead of a fresh
         seeded initialisation (fine-tuning; also the HD-CNN source's weights carried over from
-        the previous fold). Its architecture and classes must equal this one's.
+        the previous fold). Its architecture and classes must equal this one's. With
+        ``standardize``, its input statistics are kept too (the weights expect them).
     class_weight : {None, "balanced"}
         ``balanced``: per-class weights ``n / (n_classes * n_c)`` of the training labels
         (scikit-learn's ``compute_class_weight("balanced")``, as the source passed to its LSTM, MLP
@@ -469,6 +470,11 @@ class TorchClassifier(_Params):
         except RuntimeError as exc:
             raise ValueError(f"init_from {path}: its architecture differs from {self.model!r} "
                              f"{self.model_params or {}} on input {self.input_shape_} ({exc})") from exc
+        # the weights were learnt on inputs standardised with the saved model's statistics: keep
+        # those (a within-user fine-tune on one user's rows would otherwise shift every input)
+        mean, std = payload.get("input_mean"), payload.get("input_std")
+        if self.standardize and mean is not None:
+            self._set_standardizer(mean.numpy(), std.numpy())
 
     def _freeze_parameters(self) -> list[nn.Module]:
         """Switch off gradients under the ``freeze`` prefixes; return the frozen modules."""

@@ -282,8 +282,7 @@ def crossuser_user_split():
 
 @functools.cache
 def crossuser_sheet():
-    n_within = len(crossuser_within_users())
-    return runsheets.crossuser_sheet(CU, CU["dataset"], n_within)
+    return runsheets.crossuser_sheet(CU, CU["dataset"])
 
 
 def crossuser_torch_models():
@@ -407,7 +406,9 @@ def crossuser_within_users():
 
 #: fold-table name of each r of the within-user sweep -> r
 CU_WITHIN_PROTOCOLS = {
-    runsheets.within_user_protocol(r): r for r in runsheets.within_user_repetitions(CU)
+    runsheets.within_user_protocol(r, fine_tune): r
+    for r in runsheets.within_user_repetitions(CU)
+    for fine_tune in (False, True)
 }
 
 
@@ -461,7 +462,31 @@ def crossuser_fold_params(protocol):
         # every r is tested on the same repetitions: those after the largest r (and validation)
         "first_held_out": max(CU_WITHIN_PROTOCOLS.values()),
         "validation_repetitions": CU["within_user"]["validation_repetitions"],
+        "pooled": True,
     }
+
+
+def crossuser_train_inputs(w):
+    """The model's input set and fold table; a fine-tuned within-user model also starts from
+    its cross-user model (trained on the same variant with its own loss, fold 0)."""
+    inputs = {
+        "data": crossuser_model_input(w.train_variant, w.model, w.features),
+        "folds": f"results/crossuser/folds/{w.protocol}.csv",
+    }
+    if w.protocol.startswith("within_user_finetune_"):
+        inputs["init"] = runsheets.crossuser_model_path(
+            "crossuser", w.train_variant, w.features, w.model, w.loss, 0
+        )
+    return inputs
+
+
+def crossuser_train_model_config(w):
+    """The estimator config of one training job (the within-user one for a within-user protocol)."""
+    if runsheets.is_within_user(w.protocol):
+        return runsheets.within_user_model_config(
+            CU, w.model, w.protocol.startswith("within_user_finetune_")
+        )
+    return runsheets.crossuser_model_config(CU, w.model, w.loss, w.features)
 
 
 def crossuser_model_threads(model):

@@ -118,8 +118,9 @@ rule crossuser_subwindow_features:
 
 
 rule crossuser_folds:
-    """The fixed user split (protocol crossuser) or one fold per within-user user, for one r of
-    the repetition sweep (within_user_r<r>)."""
+    """The fixed user split (protocol crossuser), an incremental cell, or the within-user split of
+    one r of the repetition sweep (within_user_r<r>, within_user_finetune_r<r>): every user in
+    one fold, each trained and tested on its own repetitions."""
     input:
         unpack(crossuser_folds_inputs),
     output:
@@ -127,7 +128,7 @@ rule crossuser_folds:
     log:
         "logs/crossuser/folds/{protocol}.log",
     wildcard_constraints:
-        protocol="crossuser|within_user_r[0-9]+|incremental_[a-z_]+_u[0-9]+_r[0-9]+",
+        protocol="crossuser|within_user_(finetune_)?r[0-9]+|incremental_[a-z_]+_u[0-9]+_r[0-9]+",
     priority: CROSSUSER_PRIORITY
     conda:
         "../../envs/data.yaml"
@@ -142,10 +143,11 @@ rule crossuser_folds:
 
 
 rule crossuser_train:
-    """Train one cross-user model with one loss on one fold of one training variant."""
+    """Train one cross-user model with one loss on one fold of one training variant (a
+    within-user protocol: one model per user, fine-tuned ones from the cross-user model).
+    """
     input:
-        data=lambda w: crossuser_model_input(w.train_variant, w.model, w.features),
-        folds="results/crossuser/folds/{protocol}.csv",
+        unpack(crossuser_train_inputs),
     output:
         model=runsheets.crossuser_model_path(
             "{protocol}",
@@ -175,10 +177,9 @@ rule crossuser_train:
         mem_mb=lambda wc, attempt: config["resources"]["train_mem_mb"] * attempt,
         runtime=120,
     params:
-        model=lambda w: runsheets.crossuser_model_config(
-            CU, w.model, w.loss, w.features
-        ),
+        model=crossuser_train_model_config,
         layout=lambda w: crossuser_feature_layout(w.model),
+        per_subject=lambda w: runsheets.is_within_user(w.protocol),
         seed=config["seed"],
     script:
         "../../scripts/crossuser_train.py"
@@ -228,6 +229,7 @@ rule crossuser_predict:
         test_variants=CU_TEST_VARIANTS,
         norms=CU["norms"],
         running_norm=CU["running_norm"],
+        per_subject=lambda w: runsheets.is_within_user(w.protocol),
     script:
         "../../scripts/crossuser_predict.py"
 
