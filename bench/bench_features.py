@@ -16,6 +16,9 @@
         --make-reference tests/data/libemg_reference.npz
     # time at the Myo's 200 Hz (both sides get the same fs)
     .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python --fs 200
+    # time on 20,000 windows of real recordings instead of random ones (at their own fs unless --fs)
+    .venv/bin/python bench/bench_features.py --libemg-python /tmp/libemg-venv/bin/python \
+        --time-real myoarmband:resources/real/myoarmband
 
 The LibEMG venv: ``python3.11 -m venv /tmp/libemg-venv && /tmp/libemg-venv/bin/pip install
 libemg==2.0.3`` (outside the repository; never into the project's venv).
@@ -175,7 +178,9 @@ def real_windows(spec: str, n: int, seed: int, samples: int) -> tuple[np.ndarray
     reader_name, _, folder = spec.partition(":")
     reader = get_dataset(reader_name)
     windows, rates = [], set()
-    for subject, session in reader.list_recordings(folder, {})[:4]:
+    for i, (subject, session) in enumerate(reader.list_recordings(folder, {})):
+        if i >= 4 and sum(len(w) for w in windows) >= n:  # at least 4 recordings, more until n windows
+            break
         rec = reader.read_recording(folder, subject, session, {})
         windows.append(sliding_windows(rec.emg.astype(np.float64), samples, samples // 2))
         rates.add(float(rec.fs))
@@ -312,7 +317,10 @@ def main(argv=None) -> int:
                     help="sampling rates --check-only checks besides LibEMG's default 1000 Hz "
                          f"(repeatable; default {', '.join(map(str, REFERENCE_FS))})")
     ap.add_argument("--fs", type=float, default=None,
-                    help="sampling rate for the timing, given to both sides (default: LibEMG's 1000 Hz)")
+                    help="sampling rate for the timing, given to both sides (default: LibEMG's 1000 Hz; "
+                         "with --time-real, the recordings' own)")
+    ap.add_argument("--time-real", metavar="READER:FOLDER",
+                    help="time on --n-windows windows of these real recordings instead of random windows")
     args = ap.parse_args(argv)
 
     if args.make_reference or args.check_only:
@@ -352,10 +360,17 @@ def main(argv=None) -> int:
         print_summary(summary)
         return 0 if ok else 1
 
+    if args.time_real:
+        windows, real_fs = real_windows(args.time_real, args.n_windows, args.seed, SAMPLES)
+        if args.fs is None:
+            args.fs = real_fs
+        where = f"real windows of {args.time_real}"
+    else:
+        windows, where = make_windows(args.n_windows, args.seed).astype(np.float64), "random windows"
     fs = FS if args.fs is None else args.fs
-    windows = make_windows(args.n_windows, args.seed).astype(np.float64)  # LibEMG gets float64 too
-    print(f"{args.n_windows} windows of {CHANNELS} x {SAMPLES} at fs {fs:g} Hz, float64 in; best of {args.repeats}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"{len(windows)} {where} of {windows.shape[1]} x {windows.shape[2]} at fs {fs:g} Hz, float64 in "
+          f"(LibEMG gets float64 too); best of {args.repeats}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")
     mine = time_myoflow(windows, args.repeats, args.threads, fs)
     single = time_myoflow(windows, args.repeats, 1, fs) if args.threads > 1 else mine
     theirs = {}
