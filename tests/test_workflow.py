@@ -113,6 +113,7 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
     report = (tiny_run / "results" / "report.html").read_text(errors="replace")
     assert "per_user_balanced_accuracy.png" in report
+    assert "System Message" not in report  # a caption's reStructuredText error shows as a red box
     costs = pd.read_csv(tiny_run / "results" / "hdcnn" / "model_costs.csv")
     assert len(costs) >= 4
     deployment = pd.read_csv(tiny_run / "results" / "hdcnn" / "deployment.csv")
