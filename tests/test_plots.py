@@ -237,3 +237,19 @@ def test_incremental_heatmaps_draw_one_panel_per_ordering(tmp_path):
     assert_png(out)
     with pytest.raises(ValueError, match="incremental table is empty"):
         plots.plot_incremental_heatmaps(pd.DataFrame(cells).iloc[:0], out, ["random"])
+
+
+def test_forest_plot_groups_rows_by_study(tmp_path):
+    table = pd.DataFrame({
+        "study": ["crossuser", "crossuser", "hdcnn"],
+        "defect": ["cropped_raw", "comb_without_ar9", "sample_split"],
+        "mean_difference": [0.031, -0.002, 0.25], "ci_low": [0.01, -0.01, 0.2], "ci_high": [0.05, 0.004, np.nan],
+        "p": [0.01, 0.6, 0.001], "n": [6, 6, 3],
+    })
+    plots.plot_forest(table, tmp_path / "forest.png", title="audit")
+    assert_png(tmp_path / "forest.png")
+    with pytest.raises(ValueError, match="forest table is empty"):
+        plots.plot_forest(table.iloc[:0], tmp_path / "empty.png")
+    with pytest.raises(ValueError, match="ci_low"):
+        plots.plot_forest(table.drop(columns="ci_low"), tmp_path / "bad.png")
+    assert not (tmp_path / "empty.png").exists()

@@ -321,3 +321,43 @@ def test_pairwise_matrix_paired_holm_and_the_source_test():
     assert sps.ttest_ind(wide.rms, wide.wl, alternative="greater").pvalue == pytest.approx(source.loc["rms", "wl"])
     with pytest.raises(ValueError, match="matrix test 'anova' unknown"):
         stats.pairwise_matrix(wide, "anova")
+
+
+def test_paired_difference_mean_ci_and_exact_test_by_hand():
+    out = stats.paired_difference([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 1.0, 2.0], n_boot=500, seed=1)
+    assert out["mean_difference"] == pytest.approx(1.5) and out["n"] == 4
+    assert 1.0 <= out["ci_low"] <= 1.5 <= out["ci_high"] <= 2.0  # resampled means of {1, 1, 2, 2}
+    assert out["test"] == "sign-flip permutation"
+    assert out["p"] == pytest.approx(2 / 16)  # all 4 differences positive: 1 of 16 flips each side
+    assert np.isnan(stats.paired_difference([1.0], [0.0])["p"])
+
+
+def test_stouffer_weights_by_root_n():
+    assert stats.stouffer([1.0, 1.0], [4, 4])["z"] == pytest.approx(2 / np.sqrt(2))
+    out = stats.stouffer([2.0, 0.0], [9, 1], alternative="greater")
+    assert out["z"] == pytest.approx(6 / np.sqrt(10)) and out["p"] == pytest.approx(sps.norm.sf(6 / np.sqrt(10)))
+    assert out["k"] == 2
+    assert stats.stouffer([-3.0], [5])["p"] == pytest.approx(2 * sps.norm.sf(3))
+    with pytest.raises(ValueError, match="one n per z"):
+        stats.stouffer([1.0, 2.0], [3])
+    assert stats.signed_z([0.1, 0.2, 0.15, 0.3, 0.05, 0.12]) > 0 > stats.signed_z([-0.1, -0.2, -0.15, -0.3, -0.05])
+
+
+def test_mixed_model_recovers_a_pipeline_difference_across_datasets():
+    rng = np.random.default_rng(0)
+    rows = []
+    for dataset, offset in (("epn", 0.0), ("uci", 0.15), ("ciil", -0.1)):
+        for subject in range(15):
+            base = 0.7 + offset + rng.normal(0, 0.08)  # dataset and subject intercepts
+            rows.append({"dataset": dataset, "subject": subject, "pipeline": "LDA", "score": base + rng.normal(0, 0.01)})
+            rows.append({"dataset": dataset, "subject": subject, "pipeline": "MHCNN",
+                         "score": base + 0.05 + rng.normal(0, 0.01)})
+    table = stats.mixed_model_table(pd.DataFrame(rows), reference="LDA")
+    assert list(table.columns) == stats.MIXED_MODEL_COLUMNS
+    effect = table.set_index("term").loc["MHCNN"]
+    assert effect["ci_low"] < 0.05 < effect["ci_high"] and effect["coef"] == pytest.approx(0.05, abs=0.01)
+    assert effect["p"] < 1e-6 and effect["n_datasets"] == 3 and effect["n_subjects"] == 45
+    one = stats.mixed_model_table(pd.DataFrame(rows).query("dataset == 'epn'"), reference="LDA")
+    assert one.set_index("term").loc["MHCNN", "coef"] == pytest.approx(0.05, abs=0.01)
+    with pytest.raises(ValueError, match="reference pipeline 'SVM'"):
+        stats.mixed_model_table(pd.DataFrame(rows), reference="SVM")

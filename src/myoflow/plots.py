@@ -1027,3 +1027,61 @@ def plot_incremental_heatmaps(
     if title:
         fig.suptitle(title)
     _save(fig, out)
+
+
+def plot_forest(
+    table: pd.DataFrame,
+    out: str | os.PathLike,
+    label_col: str = "defect",
+    group_col: str = "study",
+    effect_col: str = "mean_difference",
+    metric_name: str = "balanced accuracy",
+    title: str = "",
+) -> None:
+    """A forest plot: one row per ``label_col`` (grouped under ``group_col`` headings, in the
+    table's order), its ``effect_col`` as a point with the ``ci_low``..``ci_high`` interval, a
+    zero line, and "effect [low, high], p, n" written beside it. ``p`` and ``n`` columns are
+    optional. Rows with no CI show the point alone.
+    """
+    _require(table, [label_col, group_col, effect_col, "ci_low", "ci_high"], "forest table")
+    if table.empty:
+        raise ValueError("forest table is empty")
+    lines: list[tuple[str, pd.Series | None]] = []  # (text, row) from top to bottom; row None = heading
+    for group, rows in table.groupby(group_col, sort=False):
+        lines.append((str(group), None))
+        lines += [(str(r[label_col]), r) for _, r in rows.iterrows()]
+    values = table[[effect_col, "ci_low", "ci_high"]].to_numpy(float)
+    finite = values[np.isfinite(values)]
+    span = max(float(np.abs(finite).max()) if finite.size else 0.0, 1e-3) * 1.15
+    fig = _new_figure(9.0, max(2.5, 0.34 * len(lines) + 1.3), layout=None)  # margins set below
+    ax = fig.subplots()
+    ax.axvline(0.0, color="0.4", lw=1, ls="--", zorder=1)
+    y_positions = np.arange(len(lines))[::-1]
+    for y, (_, row) in zip(y_positions, lines):
+        if row is None:
+            continue
+        effect, low, high = float(row[effect_col]), float(row["ci_low"]), float(row["ci_high"])
+        if np.isfinite(low) and np.isfinite(high):
+            ax.plot([low, high], [y, y], color="C0", lw=2, zorder=2)
+        if np.isfinite(effect):
+            ax.plot([effect], [y], "s", color="C0", ms=6, zorder=3)
+        note = f"{effect:+.3f}"
+        if np.isfinite(low) and np.isfinite(high):
+            note += f" [{low:+.3f}, {high:+.3f}]"
+        if "p" in row and np.isfinite(float(row["p"])):
+            note += f"  p={float(row['p']):.2g}"
+        if "n" in row and np.isfinite(float(row["n"])):
+            note += f"  n={int(row['n'])}"
+        ax.text(1.02, y, note, transform=ax.get_yaxis_transform(), ha="left", va="center", fontsize="x-small")
+    ax.set_yticks(y_positions, [text if row is None else f"  {text}" for text, row in lines], fontsize="small")
+    for tick, (_, row) in zip(ax.get_yticklabels(), lines):
+        if row is None:  # a group heading
+            tick.set_fontweight("bold")
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlim(-span, span)
+    ax.set_ylim(-0.7, len(lines) - 0.3)
+    ax.set_xlabel(f"difference in {metric_name} (defect on - corrected), mean over subjects with 95 % CI")
+    if title:
+        ax.set_title(title, fontsize="medium")
+    fig.subplots_adjust(left=0.24, right=0.7, bottom=0.8 / fig.get_figheight(), top=1 - 0.45 / fig.get_figheight())
+    _save(fig, out)

@@ -658,3 +658,120 @@ def pca(X: np.ndarray, n_components: int = 4) -> tuple[np.ndarray, np.ndarray]:
     total = float(np.sum(s**2))
     explained = (s**2 / total) if total > 0 else np.zeros_like(s)
     return u[:, :k] * s[:k], explained[:k]
+
+
+# --------------------------------------------------------------------------------------------
+# The protocol audit and statistics across datasets
+# --------------------------------------------------------------------------------------------
+
+#: Columns of :func:`paired_difference`'s result (one audit row without its keys).
+DIFFERENCE_COLUMNS: list[str] = ["mean_difference", "ci_low", "ci_high", "p", "test", "n", "mean_a", "mean_b"]
+
+
+def paired_difference(a, b, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95,
+                      n_permutations_threshold: int = 15) -> dict:
+    """The mean over subjects of ``a - b`` (e.g. a defect's protocol minus the corrected one),
+    its percentile bootstrap CI over subjects (seeded), and the paired test of
+    :func:`paired_test` (two-sided; sign-flip below ``n_permutations_threshold`` subjects,
+    Wilcoxon above). Complete pairs only; fewer than 2 give NaNs."""
+    x, y = _complete_pairs(a, b)
+    d = x - y
+    n = int(d.size)
+    out = {"mean_difference": float(d.mean()) if n else float("nan"), "ci_low": float("nan"),
+           "ci_high": float("nan"), "p": float("nan"), "test": "", "n": n,
+           "mean_a": float(x.mean()) if n else float("nan"), "mean_b": float(y.mean()) if n else float("nan")}
+    if n < 2:
+        return out
+    if n_boot > 0:
+        idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+        q = (1 - confidence) / 2
+        out["ci_low"], out["ci_high"] = (float(v) for v in np.percentile(d[idx].mean(axis=1),
+                                                                            [100 * q, 100 * (1 - q)]))
+    test = paired_test(x, y, n_boot=0, n_permutations_threshold=n_permutations_threshold)
+    out["p"], out["test"] = test["p"], test["test"]
+    return out
+
+
+def stouffer(z, n, alternative: str = "two-sided") -> dict:
+    """Stouffer's combination of per-dataset z scores weighted by sqrt(n):
+    ``Z = sum(w z) / sqrt(sum(w^2))``, ``w = sqrt(n)``. ``z`` positive = the effect in the
+    direction tested. Returns ``z``, ``p`` (of ``alternative``) and ``k`` (datasets)."""
+    z, n = np.asarray(z, dtype=float), np.asarray(n, dtype=float)
+    if z.shape != n.shape or z.size == 0:
+        raise ValueError(f"stouffer needs one n per z, got {z.shape} and {n.shape}")
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {ALTERNATIVES}, got {alternative!r}")
+    w = np.sqrt(n)
+    combined = float(np.sum(w * z) / np.sqrt(np.sum(w**2)))
+    if alternative == "greater":
+        p = float(sps.norm.sf(combined))
+    elif alternative == "less":
+        p = float(sps.norm.cdf(combined))
+    else:
+        p = float(2 * sps.norm.sf(abs(combined)))
+    return {"z": combined, "p": p, "k": int(z.size)}
+
+
+def signed_z(d) -> float:
+    """The z score of a paired comparison from its differences ``d`` (two-sided Wilcoxon p turned
+    into a normal quantile, signed by the median difference): what :func:`stouffer` combines."""
+    d = np.asarray(d, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2 or np.all(d == 0):
+        return 0.0
+    p = float(sps.wilcoxon(d, zero_method="wilcox").pvalue)
+    return float(np.sign(np.median(d)) * sps.norm.isf(max(p, 1e-300) / 2))
+
+
+#: Columns of :func:`mixed_model_table`.
+MIXED_MODEL_COLUMNS: list[str] = ["term", "coef", "se", "ci_low", "ci_high", "p", "n_obs", "n_datasets",
+                                  "n_subjects", "reference", "converged"]
+
+
+def mixed_model_table(long: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """``score ~ pipeline + (1 | dataset / subject)`` by statsmodels' MixedLM (REML): a random
+    intercept per dataset and a variance component per subject within its dataset.
+
+    ``long``: columns ``score``, ``pipeline``, ``dataset``, ``subject`` (one row per pipeline,
+    dataset and subject, folds already averaged). ``reference``: the pipeline every coefficient
+    is the difference from (default: the first in sorted order). One row per fixed effect:
+    the reference's mean (``Intercept``) and each other pipeline's difference from it, with SE,
+    95 % Wald CI and p.
+    """
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    _require(long, ["score", "pipeline", "dataset", "subject"], "mixed-model table")
+    data = long[["score", "pipeline", "dataset", "subject"]].dropna().copy()
+    pipelines = sorted(data["pipeline"].astype(str).unique())
+    if len(pipelines) < 2:
+        raise ValueError(f"a mixed model compares at least 2 pipelines, got {pipelines}")
+    reference = pipelines[0] if reference is None else str(reference)
+    if reference not in pipelines:
+        raise ValueError(f"reference pipeline {reference!r} is not among {pipelines}")
+    data["pipeline"] = pd.Categorical(data["pipeline"].astype(str), [reference] + [p for p in pipelines
+                                                                                  if p != reference])
+    data["dataset"] = data["dataset"].astype(str)
+    data["subject"] = data["dataset"] + ":" + data["subject"].astype(str)  # ids are per dataset
+    n_datasets = data["dataset"].nunique()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if n_datasets > 1:
+            model = smf.mixedlm("score ~ pipeline", data, groups="dataset", re_formula="1",
+                                vc_formula={"subject": "0 + C(subject)"})
+        else:  # one dataset: the subject is the only grouping
+            model = smf.mixedlm("score ~ pipeline", data, groups="subject")
+        fit = model.fit(reml=True)
+    converged = bool(getattr(fit, "converged", True)) and not any(
+        "converge" in str(w.message).lower() for w in caught)
+    ci = fit.conf_int()
+    rows = []
+    for term in fit.fe_params.index:
+        label = "Intercept" if term == "Intercept" else term.replace("pipeline[T.", "").rstrip("]")
+        rows.append({"term": label, "coef": float(fit.fe_params[term]), "se": float(fit.bse_fe[term]),
+                     "ci_low": float(ci.loc[term, 0]), "ci_high": float(ci.loc[term, 1]),
+                     "p": float(fit.pvalues[term]), "n_obs": int(len(data)), "n_datasets": int(n_datasets),
+                     "n_subjects": int(data["subject"].nunique()), "reference": reference,
+                     "converged": converged})
+    return pd.DataFrame(rows, columns=MIXED_MODEL_COLUMNS)
