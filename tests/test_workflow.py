@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -120,6 +122,44 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
     assert set(deployment["dataset"]) == {"icelab", "csl"}
     assert (deployment["max_abs_logit_diff"] < 1e-4).all() and (deployment["p99_ms"] >= deployment["p50_ms"]).all()
     assert {"accuracy_sample", "accuracy_repetition", "accuracy_subject", "accuracy_finetune"} <= set(deployment.columns)
+
+
+TINY_FIGURES = (
+    "per_user_balanced_accuracy.png", "cross_variant.png", "training_curves.png", "loss_table.png",
+    "loss_critical_difference.png", "per_user_metrics.png", "feature_grid.png",
+    "architectures_critical_difference.png", "embeddings_pca.png", "incremental.png", "reconstruction_maps.png",
+    "latent_accuracy.png", "measure_table.png", "correlation_array.png", "tsne.png", "measure_tests.png",
+    "accuracy_by_split.png", "pareto.png",
+)
+
+
+def _chromium() -> str | None:
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+def test_report_renders_in_headless_chromium(tiny_run):
+    """results/report.html opened in a real browser: its scripts run without an error, the page
+    is rendered (the study sections in its menu) and lists every figure. .ci/run installs the
+    Debian package where it can; elsewhere this skips."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (.ci/run installs the Debian package `chromium` where apt can)")
+    report = tiny_run / "results" / "report.html"
+    proc = subprocess.run(
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+         "--virtual-time-budget=15000", "--dump-dom", report.resolve().as_uri()],
+        capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line]
+    errors = [line for line in console if "ERROR:CONSOLE" in line or "Uncaught" in line]
+    assert not errors, "\n".join(errors)
+    dom = proc.stdout
+    for section in ("Cross-user (EMG-EPN-612)", "Disentanglement (Hyser)", "HD-CNN (MobileNetV2)",
+                    "Statistical tests"):
+        assert section in dom, f"{section!r} not in the rendered menu"
+    missing = [f for f in TINY_FIGURES if f not in dom]
+    assert not missing, f"figures not listed in the rendered report: {missing}"
+    assert "System Message" not in dom
 
 
 def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
