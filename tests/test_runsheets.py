@@ -314,15 +314,18 @@ def test_fine_tuned_within_user_models_start_from_their_cross_user_model():
     from myoflow.runsheets import within_user_fine_tuned, within_user_model_config
 
     cu = {**CU, "variants": ["raw"], "within_user": {"models": ["LDA"], "train_repetitions": [1, 2],
-                                                     "fine_tune": ["MHCNN"], "fine_tune_params": {"lr": 1e-4}}}
+                                                     "fine_tune": ["MHCNN"], "fine_tune_params": {"lr": 1e-4},
+                                                     "torch_params": {"batch_size": 128, "lr": 1e-3}}}
     sheet = crossuser_sheet(cu, "epn612")
     tuned = sheet[sheet.protocol == "within_user_finetune"]
     assert set(tuned["train_repetitions"]) == {"1", "2"} and set(tuned["model"]) == {"MHCNN"}
     assert set(tuned["loss"]) == {"cvar"}  # its own loss: the cross-user model it starts from
     assert tuned["model_file"].str.startswith("results/crossuser/models/within_user_finetune_r").all()
     tuned_params = within_user_model_config(cu, "MHCNN", fine_tune=True)["params"]
-    assert tuned_params["lr"] == 1e-4 and tuned_params["loss"] == "cvar"
-    assert "lr" not in within_user_model_config(cu, "MHCNN", fine_tune=False)["params"]
+    assert tuned_params["lr"] == 1e-4 and tuned_params["loss"] == "cvar" and tuned_params["batch_size"] == 128
+    scratch = within_user_model_config(cu, "MHCNN", fine_tune=False)["params"]
+    assert scratch["lr"] == 1e-3 and scratch["batch_size"] == 128  # torch_params only
+    assert within_user_model_config(cu, "LDA", fine_tune=False)["params"] == {}  # not a torch model
     with pytest.raises(ConfigError, match="fine_tune: 'LDA' is a 'lda' estimator"):
         within_user_fine_tuned({**cu, "within_user": {**cu["within_user"], "fine_tune": ["LDA"]}})
     swept = {**cu, "loss_sweep": {"models": ["MHCNN"], "losses": ["ce"]}}  # its own cvar is not trained

@@ -220,12 +220,17 @@ def within_user_fine_tuned(cu: Mapping) -> list[str]:
 
 
 def within_user_model_config(cu: Mapping, name: str, fine_tune: bool) -> dict:
-    """A within-user model's estimator config: the model's own (its loss and input), with
-    ``crossuser.within_user.fine_tune_params`` laid over its params where it fine-tunes."""
+    """A within-user model's estimator config: the model's own (its loss and input); a torch
+    model's params get ``crossuser.within_user.torch_params`` laid over them (e.g. the source's
+    batch of 128 for one user's few windows), then ``fine_tune_params`` where it fine-tunes."""
     m = crossuser_model_config(cu, name, crossuser_model_loss(cu["models"][name]))
+    if m["estimator"] != "torch":
+        return m
+    within = cu["within_user"]
+    params = {**m["params"], **dict(within.get("torch_params") or {})}
     if fine_tune:
-        m = {**m, "params": {**m["params"], **dict(cu["within_user"].get("fine_tune_params") or {})}}
-    return m
+        params.update(dict(within.get("fine_tune_params") or {}))
+    return {**m, "params": params}
 
 
 #: user orderings of the incremental sweep
