@@ -665,7 +665,9 @@ class TorchClassifier(_Params):
                 else:
                     wait += 1
                     if self.patience is not None and wait >= int(self.patience):
-                        log.info("early stop after epoch %d: no validation improvement in %d epochs", epoch, wait)
+                        # epochs counted from 1, as in the per-epoch lines
+                        log.info("early stop after epoch %d: no validation improvement in %d epochs; keeping "
+                                 "epoch %d's weights", epoch + 1, wait, self.best_epoch_ + 1)
                         break
         if best_state is None:
             self.best_epoch_ = len(self.history_) - 1 if self.history_ else None
