@@ -31,7 +31,10 @@ STUDY_DESIGN = {
         "metric": "balanced_accuracy",
         "pipeline": ["protocol", "split", "train_users", "train_repetitions", "train_variant", "test_variant",
                      "features", "model", "loss", "norm"],
-        "family": ["dataset"],
+        # pipelines scored on the same test items the same way: the models, losses, feature groups
+        # and training cells of one protocol on one test variant under one norm (all pairs of the
+        # whole grid would be tens of thousands of tests of pipelines tested on different items)
+        "family": ["dataset", "protocol", "test_variant", "norm"],
     },
     "disentangle": {
         "metric": "gesture_accuracy",
