@@ -30,9 +30,9 @@ quiet = logging.getLogger("myoflow.ranking")  # per-user fit messages stay out o
 est = PerSubjectEstimator(cfg["estimator"], dict(cfg["params"]), seed=p.seed, threads=snakemake.threads)
 fit_fold(est, X, y, data.meta, folds, 0, quiet)
 test = select(data.meta, folds, 0, "test")
-subjects = data.meta["subject"].to_numpy()[test]
+subjects, y_test = data.meta["subject"].to_numpy()[test], y[test]
 pred = est.predict(X[test], groups=subjects)
-rows = [{"subject": s, "balanced_accuracy": balanced_accuracy(y[test][subjects == s], pred[subjects == s]),
+rows = [{"subject": s, "balanced_accuracy": balanced_accuracy(y_test[subjects == s], pred[subjects == s]),
          "n_test_windows": int((subjects == s).sum())} for s in users]
 ranking = pd.DataFrame(rows)
 with atomic_path(snakemake.output[0]) as tmp:

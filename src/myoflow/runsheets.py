@@ -202,6 +202,12 @@ def is_within_user(protocol: str) -> bool:
     return protocol.startswith("within_user_")
 
 
+def is_fine_tuned(protocol: str) -> bool:
+    """Whether a fold-table / folder name is that of within-user models fine-tuned from the
+    cross-user model (:func:`within_user_protocol` with ``fine_tune``)."""
+    return protocol.startswith("within_user_finetune_")
+
+
 def within_user_fine_tuned(cu: Mapping) -> list[str]:
     """The models of ``crossuser.within_user.fine_tune``, each checked to be a torch model whose
     cross-user version trains (with its own loss on its own input): the weights it starts from."""

@@ -473,7 +473,7 @@ def crossuser_train_inputs(w):
         "data": crossuser_model_input(w.train_variant, w.model, w.features),
         "folds": f"results/crossuser/folds/{w.protocol}.csv",
     }
-    if w.protocol.startswith("within_user_finetune_"):
+    if runsheets.is_fine_tuned(w.protocol):
         inputs["init"] = runsheets.crossuser_model_path(
             "crossuser", w.train_variant, w.features, w.model, w.loss, 0
         )
@@ -484,7 +484,7 @@ def crossuser_train_model_config(w):
     """The estimator config of one training job (the within-user one for a within-user protocol)."""
     if runsheets.is_within_user(w.protocol):
         return runsheets.within_user_model_config(
-            CU, w.model, w.protocol.startswith("within_user_finetune_")
+            CU, w.model, runsheets.is_fine_tuned(w.protocol)
         )
     return runsheets.crossuser_model_config(CU, w.model, w.loss, w.features)
 
