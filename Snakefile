@@ -1,6 +1,6 @@
 # myoflow: raw sEMG recordings -> every table and figure of three gesture-recognition studies.
 # `snakemake --cores 2` runs the default config (synthetic recordings); `snakemake crossuser`,
-# `snakemake disentangle`, `snakemake hdcnn` run one study. See README.md.
+# `snakemake disentangle`, `snakemake hdcnn` run one study, `snakemake audit` the protocol audit. See README.md.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -19,6 +19,8 @@ include: "workflow/rules/crossuser.smk"
 include: "workflow/rules/disentangle.smk"
 include: "workflow/rules/hdcnn.smk"
 include: "workflow/rules/stats.smk"
+include: "workflow/rules/audit.smk"
+include: "workflow/rules/report.smk"
 
 
 localrules:
@@ -26,6 +28,7 @@ localrules:
     crossuser,
     disentangle,
     hdcnn,
+    audit,
 
 
 rule all:
@@ -35,6 +38,9 @@ rule all:
         rules.crossuser.input,
         rules.disentangle.input,
         rules.hdcnn.input,
+        rules.audit.input,
+        REPORT_TABLES,
+        "results/report/cost.csv",
         **dataset_targets(),
     threads: 1
     resources:

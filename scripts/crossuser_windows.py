@@ -13,7 +13,12 @@ window_set = epn_window_set(
     length=w["length"],
     stride=w["stride"],
     rest_thinning=w["rest_thinning"],
-    crop_raw_to_ground_truth=snakemake.params.as_published,
+    # the source's defects, where crossuser.as_published switches them on (myoflow.defects)
+    crop_raw_to_ground_truth="raw_cropped_to_ground_truth" in snakemake.params.defects,
+    relabel_from_cropped="relabeled_from_cropped" in snakemake.params.defects,
+    misaligned_metadata_groups=(
+        snakemake.params.split_groups if "metadata_misaligned" in snakemake.params.defects else None
+    ),
     # the standard variant's threshold is fitted on the training users only
     training_subjects=list(snakemake.params.training_subjects),
 )

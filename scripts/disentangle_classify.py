@@ -14,7 +14,8 @@ for path in snakemake.input.latents:
     fold = int(latents.attrs["fold"])  # the training job wrote its fold into the file
     for classifier, params in snakemake.params.classifiers.items():
         table = latent_classification(latents, classifier, dict(params), seed=snakemake.params.seed,
-                                      select_on_test=snakemake.params.select_on_test)
+                                      select_on_test=snakemake.params.select_on_test,
+                                      subject_on_unseen_ids=snakemake.params.subject_on_unseen_ids)
         log.info("fold %d, %s: accuracy by target and latent:\n%s", fold, classifier,
                  table.assign(ok=table.y_true == table.y_pred).groupby(["target", "latent"])["ok"].mean())
         tables.append(table.assign(classifier=classifier, fold=fold))

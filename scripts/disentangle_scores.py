@@ -4,10 +4,11 @@ import pandas as pd
 from myoflow.io import atomic_path
 from myoflow.latents import latent_scores
 from myoflow.logutil import log_to_file
-from myoflow.runsheets import read_sheet, row_keys
+from myoflow.runsheets import read_sheet, row_keys, sheet_part
 
 log = log_to_file(snakemake.log[0])
-sheet = read_sheet(snakemake.input.sheet)
+# the study's own rows, or those run only for the protocol audit (rule audit_scores)
+sheet = sheet_part(read_sheet(snakemake.input.sheet), snakemake.params.get("audit_only", False))
 predictions = {path: pd.read_csv(path) for path in sorted(set(sheet["predictions"]))}
 scores = pd.concat([latent_scores(predictions[row["predictions"]], row_keys(row))
                     for row in sheet.to_dict("records")], ignore_index=True)

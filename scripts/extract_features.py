@@ -18,12 +18,13 @@ if fs is None:
 with threadpool_limits(snakemake.threads):  # no BLAS threads beyond the job's
     pieces = snakemake.params.pieces
     if pieces:
-        values, names = extract_subwindow_features(windows.arrays["windows"], snakemake.wildcards.group,
+        values, names = extract_subwindow_features(windows.arrays["windows"], snakemake.params.features,
                                                    pieces=int(pieces), threads=snakemake.threads, fs=fs)
     else:
-        values, names = extract_features(windows.arrays["windows"], snakemake.wildcards.group,
+        values, names = extract_features(windows.arrays["windows"], snakemake.params.features,
                                          threads=snakemake.threads, fs=fs)
-log.info("%s at %g Hz: features of shape %s (pieces: %s)", snakemake.wildcards.group, fs, values.shape, pieces)
+log.info("%s (%s) at %g Hz: features of shape %s (pieces: %s)", snakemake.wildcards.group,
+         "+".join(snakemake.params.features), fs, values.shape, pieces)
 write_set(snakemake.output[0], ArraySet(
     {"features": values}, windows.meta,
     {**windows.attrs, "feature_group": snakemake.wildcards.group, "feature_names": names,

@@ -62,6 +62,17 @@ def test_corrected_epoch_choice_never_sees_the_test_labels():
     assert accuracy(leaky, "gesture", "pattern") >= accuracy(a, "gesture", "pattern") - 1e-9
 
 
+def test_subject_target_on_unseen_ids_as_published_scores_zero():
+    """Defect subject_ids_unseen: the subject classifier fitted on the training subjects and
+    tested on the held-out one can never name it; the gesture target is unchanged."""
+    corrected = latent_classification(latents(), "knn", seed=3)
+    leaky = latent_classification(latents(), "knn", seed=3, subject_on_unseen_ids=True)
+    assert set(leaky[leaky.target == "subject"].subject) == {4}
+    assert accuracy(leaky, "subject", "subject") == 0.0 < accuracy(corrected, "subject", "subject")
+    pd.testing.assert_frame_equal(leaky[leaky.target == "gesture"].reset_index(drop=True),
+                                  corrected[corrected.target == "gesture"].reset_index(drop=True))
+
+
 def test_network_classifiers_match_the_source_layer_sizes():
     # the source: 512-value latents (128 x 2 x 2), CNN on (2, 16, 16) with a 3136-wide flatten
     cnn = LatentCNN((512,), 10)

@@ -281,3 +281,36 @@ def test_source_reshape_mixes_channels_and_features_as_the_source_did():
         feature_model_inputs(values, "time")
     with pytest.raises(ConfigError, match="do not reshape"):
         feature_model_inputs(values[:, :30], "source_reshape")
+
+
+def test_the_two_cropping_defects_switch_apart():
+    # raw cropped, relabeled not: the relabeled variant's rest parts come from the whole repetition
+    raw = epn_window_set([_burst_recording()], variant="raw", length=20, stride=10, rest_thinning=1,
+                         crop_raw_to_ground_truth=True, relabel_from_cropped=False)
+    assert raw.attrs["crop_raw_to_ground_truth"] and not raw.attrs["relabel_from_cropped"]
+    fist = raw.meta[raw.meta.base_label == 1]
+    assert fist["start"].min() >= 270
+    corrected = epn_window_set([_burst_recording()], variant="relabeled", length=20, stride=10, rest_thinning=1)
+    relabeled = epn_window_set([_burst_recording()], variant="relabeled", length=20, stride=10, rest_thinning=1,
+                               crop_raw_to_ground_truth=True, relabel_from_cropped=False)
+    pd.testing.assert_frame_equal(relabeled.meta, corrected.meta)
+    cropped = epn_window_set([_burst_recording()], variant="relabeled", length=20, stride=10, rest_thinning=1,
+                             relabel_from_cropped=True)
+    assert (cropped.meta.base_label == 1).sum() < (corrected.meta.base_label == 1).sum()
+
+
+def test_misaligned_metadata_shifts_subjects_within_each_group_only():
+    recs = [_epn_recording(s) for s in (0, 1, 2)]
+    aligned = epn_window_set(recs, length=20, stride=10, rest_thinning=4)
+    shifted = epn_window_set(recs, length=20, stride=10, rest_thinning=4, misaligned_metadata_groups=[[0, 1], [2]])
+    # windows and labels stay where they were; only the identity columns move
+    np.testing.assert_array_equal(shifted.arrays["windows"], aligned.arrays["windows"])
+    np.testing.assert_array_equal(shifted.meta["label"], aligned.meta["label"])
+    per_subject = len(aligned.meta) // 3
+    assert per_subject < 18  # thinning dropped rest windows, so the unthinned rows run out of step
+    group = aligned.meta["subject"].isin([0, 1]).to_numpy()
+    # within the first group the kept rows take the first unthinned rows: subject 0's 18 rows
+    # cover all of them, so every window of subjects 0 and 1 is now labelled subject 0
+    assert set(shifted.meta.loc[group, "subject"]) == {0}
+    assert set(shifted.meta.loc[~group, "subject"]) == {2}  # the other group keeps its own ids
+    assert shifted.attrs["metadata_misaligned"] and not aligned.attrs["metadata_misaligned"]

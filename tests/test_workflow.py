@@ -110,7 +110,8 @@ def test_tiny_run_produces_every_figure_and_the_report(tiny_run):
                 "disentangle/figures/tsne.png",
                 "disentangle/figures/measure_tests.png",
                 "hdcnn/figures/accuracy_by_split.png",
-                "hdcnn/figures/pareto.png"):
+                "hdcnn/figures/pareto.png",
+                "audit/figures/forest.png"):
         path = tiny_run / "results" / fig
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
     report = (tiny_run / "results" / "report.html").read_text(errors="replace")
@@ -129,7 +130,7 @@ TINY_FIGURES = (
     "loss_critical_difference.png", "per_user_metrics.png", "feature_grid.png",
     "architectures_critical_difference.png", "embeddings_pca.png", "incremental.png", "reconstruction_maps.png",
     "latent_accuracy.png", "measure_table.png", "correlation_array.png", "tsne.png", "measure_tests.png",
-    "accuracy_by_split.png", "pareto.png",
+    "accuracy_by_split.png", "pareto.png", "forest.png",
 )
 
 
@@ -155,7 +156,7 @@ def test_report_renders_in_headless_chromium(tiny_run):
     assert not errors, "\n".join(errors)
     dom = proc.stdout
     for section in ("Cross-user (EMG-EPN-612)", "Disentanglement (Hyser)", "HD-CNN (MobileNetV2)",
-                    "Statistical tests"):
+                    "Statistical tests", "Protocol audit", "Published vs reproduced", "Provenance and cost"):
         assert section in dom, f"{section!r} not in the rendered menu"
     missing = [f for f in TINY_FIGURES if f not in dom]
     assert not missing, f"figures not listed in the rendered report: {missing}"

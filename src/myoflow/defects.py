@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .registry import Registry
 
-__all__ = ["Defect", "DEFECTS", "CORRECTED", "AS_PUBLISHED", "study_defects", "protocol_defects",
-           "protocol_names"]
+__all__ = ["Defect", "DEFECTS", "CORRECTED", "AS_PUBLISHED", "STUDIES", "study_defects", "protocol_defects",
+           "protocol_names", "audited_defects"]
+
+#: the studies, in report order
+STUDIES = ("crossuser", "disentangle", "hdcnn")
 
 CORRECTED = "corrected"
 AS_PUBLISHED = "as_published"
@@ -43,6 +46,12 @@ class Defect:
         What the source does.
     corrected : str
         What myoflow does by default instead.
+    switch : str
+        ``protocol``: a protocol of the study switches it on (its own jobs, same folds);
+        ``split``: it is one of the study's fold schemes (the audit compares that split with the
+        corrected one, e.g. HD-CNN's sample-level K-fold against whole repetitions), so
+        ``protocols`` does not accept it; ``stats``: a test of the study's statistics (the audit
+        compares the two tests' decisions).
     """
 
     name: str
@@ -50,6 +59,7 @@ class Defect:
     source: str
     published: str
     corrected: str
+    switch: str = "protocol"
 
 
 #: name -> :class:`Defect`
@@ -60,7 +70,57 @@ def _register(defect: Defect) -> None:
     DEFECTS.register(defect.name, defect)
 
 
+_CU_SOURCE = "A-R-Hariri/EPN612_Cross_User"
+_register(Defect(
+    name="raw_cropped_to_ground_truth", study="crossuser",
+    source=f"{_CU_SOURCE}: EPN612.py (_get_odh, prepare_data(segment=True)) and process_epn612.py",
+    published="every active repetition is cropped to its ground-truth bounds when loaded, so the "
+              "\"raw\" variant (and the segmented and standard variants cut from it) never sees the "
+              "rest before and after a gesture, in training or test",
+    corrected="raw is the whole repetition; samples outside the ground-truth bounds are rest",
+))
+_register(Defect(
+    name="relabeled_from_cropped", study="crossuser",
+    source=f"{_CU_SOURCE}: process_epn612.py (RELABELED)",
+    published="the relabeled variant cuts its rest parts (before / after the energy segment) "
+              "from the repetition already cropped to ground truth, so they hold little or no rest",
+    corrected="the rest parts are cut from the whole repetition",
+))
+_register(Defect(
+    name="metadata_misaligned", study="crossuser",
+    source=f"{_CU_SOURCE}: rest thinning of the window sets (the spec's study-crossuser.md; the "
+           "code is not in the public snapshot)",
+    published="rest windows are thinned 4:1 but the metadata arrays are not thinned with them: the "
+              "i-th kept window takes the i-th unthinned row's subject, session and repetition, "
+              "so per-user scores (and the user-aware losses) mix users within each split",
+    corrected="every metadata column is thinned with its windows",
+))
+_register(Defect(
+    name="source_reshape", study="crossuser",
+    source=f"{_CU_SOURCE}: cross_lstm.py, cross_cnnbasic.py (extract_features(...).reshape((N, 8, F // 8)))",
+    published="the temporal feature models read the window's feature vector cut into 8 rows in "
+              "storage order: a row mixes channels and features, and the axis the LSTM or "
+              "convolution runs over is not time",
+    corrected="features of 4 consecutive time pieces of each window, (N, 4, F)",
+))
+_register(Defect(
+    name="comb_without_ar9", study="crossuser",
+    source=f"{_CU_SOURCE}: LibEMG 2.0.3 FeatureExtractor (group COMB), as the source calls it",
+    published="LibEMG's COMB group names AR9, which LibEMG does not implement and silently skips: "
+              "COMB is WL, SSC and LD only",
+    corrected="COMB is WL, SSC, LD and AR of order 9 (myoflow.features AR9)",
+))
+
+
 _HD_SOURCE = "MIC-Laboratory/CNN-HD-sEMG-Classifier"
+_register(Defect(
+    name="sample_kfold", study="hdcnn", switch="split",
+    source=f"{_HD_SOURCE}: train.py (K-fold over shuffled samples)",
+    published="images are shuffled and split K-fold sample by sample, so neighbouring, nearly "
+              "identical frames of one repetition fall in training and test",
+    corrected="K-fold over whole repetitions (hdcnn split repetition); the audit compares the "
+              "sample split with it on the same subjects",
+))
 _register(Defect(
     name="storage_order_images", study="hdcnn",
     source=f"{_HD_SOURCE}: data_preprocessing/CSL_dataset.py",
@@ -113,9 +173,28 @@ _register(Defect(
 ))
 
 
-def study_defects(study: str) -> list[str]:
-    """Names of the registered defects of ``study``, in registration order."""
-    return [name for name in DEFECTS.names() if DEFECTS.get(name).study == study]
+_register(Defect(
+    name="subject_ids_unseen", study="disentangle",
+    source=f"{_DIS_SOURCE}: step1_test_classifier.py (subject target)",
+    published="the subject classifier on the latents is fitted on the training subjects and tested "
+              "on the held-out subject, whose id it has never seen (its accuracy can only be 0)",
+    corrected="among the training subjects: fitted on the even-numbered gestures, tested on the odd",
+))
+_register(Defect(
+    name="unpaired_uncorrected_tests", study="disentangle", switch="stats",
+    source=f"{_DIS_SOURCE}: step4_Statistical_Analysis.py (stattest)",
+    published="measures are compared by an unpaired one-sided t-test (Wilcoxon where Shapiro "
+              "rejects normality) on per-subject accuracies that are paired, with no correction "
+              "for the many comparisons",
+    corrected="paired tests over subjects with Holm's correction (the measure-test figure shows both)",
+))
+
+
+def study_defects(study: str, switch: str | None = "protocol") -> list[str]:
+    """Names of the registered defects of ``study``, in registration order: those a protocol
+    switches on (default), those of ``switch`` ``split``, or every one (``switch=None``)."""
+    return [name for name in DEFECTS.names()
+            if DEFECTS.get(name).study == study and (switch is None or DEFECTS.get(name).switch == switch)]
 
 
 def protocol_names(study: str) -> list[str]:
@@ -139,3 +218,20 @@ def protocol_defects(study: str, protocol: str) -> frozenset[str]:
         return frozenset({protocol})
     raise ConfigError(f"{study}.protocols: {protocol!r} is not a protocol of the {study} study; "
                       f"expected one of {protocol_names(study)}")
+
+
+def audited_defects(names: list[str] | None) -> list[str]:
+    """The defects the audit runs: ``audit.defects`` (null: every registered defect), checked,
+    in registration order.
+
+    Raises
+    ------
+    ConfigError
+        A name is not a registered defect (the message lists them).
+    """
+    if names is None:
+        return DEFECTS.names()
+    unknown = [n for n in names if n not in DEFECTS]
+    if unknown:
+        raise ConfigError(f"audit.defects: {unknown} are not defects; expected some of {DEFECTS.names()}")
+    return [n for n in DEFECTS.names() if n in set(names)]

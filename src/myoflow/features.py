@@ -503,6 +503,13 @@ GROUPS: dict[str, list[str]] = {
 }
 
 
+def libemg_group_as_run(group: str) -> list[str]:
+    """The features LibEMG 2.0.3 actually computes for ``group``: its list without the features
+    it names but does not implement (COMB's AR9, which it skips without a word). The cross-user
+    source's COMB (defect ``comb_without_ar9``); every other group is unchanged."""
+    return [n for n in resolve_features(group) if n in LIBEMG_FEATURES]
+
+
 def resolve_features(names_or_group: str | list[str]) -> list[str]:
     """A group name or a list of feature names -> list of feature names, checked."""
     if isinstance(names_or_group, str):

@@ -135,7 +135,8 @@ def _validation_split(fit_mask: np.ndarray, held: np.ndarray) -> tuple[np.ndarra
 
 
 def latent_classification(latents: ArraySet, classifier: str = "knn", params: dict | None = None,
-                          seed: int = 0, select_on_test: bool = False) -> pd.DataFrame:
+                          seed: int = 0, select_on_test: bool = False,
+                          subject_on_unseen_ids: bool = False) -> pd.DataFrame:
     """Predictions of one latent classifier on pattern vs subject latents.
 
     - target ``gesture``: fitted on the training subjects, tested on the held-out subject;
@@ -149,6 +150,10 @@ def latent_classification(latents: ArraySet, classifier: str = "knn", params: di
     ``select_on_test`` (defect ``test_set_epoch``), on the test rows themselves. (The source
     printed the test-picked "best" accuracy; its ``mdl_best = mdl`` aliased the live model.)
 
+    With ``subject_on_unseen_ids`` (defect ``subject_ids_unseen``), the subject target is fitted
+    on every gesture of the training subjects and tested on the held-out subject, as the source
+    did: an id no classifier has seen, so the accuracy measures nothing (0 by construction).
+
     Returns columns: target, latent, subject, label, repetition, y_true, y_pred.
     """
     params = LATENT_CLASSIFIERS.check_params(classifier, params or {}, exclude={"seed"},
@@ -161,8 +166,7 @@ def latent_classification(latents: ArraySet, classifier: str = "knn", params: di
     reps = meta["repetition"].to_numpy()
     gesture, subject = meta["label"].to_numpy(), meta["subject"].to_numpy()
     even_gesture = gesture % 2 == 0
-    sid_fit = train & even_gesture
-    sid_test = train & ~even_gesture
+    sid_fit, sid_test = (train, test) if subject_on_unseen_ids else (train & even_gesture, train & ~even_gesture)
     rows = []
     for latent in ("pattern", "subject"):
         Xl = np.asarray(latents.arrays[latent], dtype=np.float32)

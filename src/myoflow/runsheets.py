@@ -21,7 +21,7 @@ import pandas as pd
 from .errors import ConfigError, DataFormatError
 from .evaluation import GRID_COLUMNS, grid_keys
 from .io import atomic_path
-from .defects import AS_PUBLISHED, CORRECTED, protocol_defects
+from .defects import AS_PUBLISHED, CORRECTED, audited_defects, protocol_defects, study_defects
 from .splits import SPLIT_UNITS, n_folds
 
 #: per study: the metric its statistics compare, the sheet columns that identify a pipeline, and
@@ -411,8 +411,13 @@ def disentangle_paths(model_protocol: str, protocol: str, measure: str, split: s
             "predictions": f"results/disentangle/predictions/{protocol}/{measure}/{split}.csv.gz"}
 
 
-def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]]) -> pd.DataFrame:
+def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[int, Sequence[int]],
+                      audit: Mapping | None = None) -> pd.DataFrame:
     """One row per (protocol, split, measure, fold, latent classifier, latent).
+
+    With ``audit`` (the config's ``audit`` section), each audited defect that is not already a
+    protocol of the study runs on the audited pipeline only (:func:`disentangle_audit_pipeline`),
+    its rows marked ``audit_only``.
 
     One training job per (model protocol, measure, split, fold) writes the fold's latents; one
     classification job per (protocol, measure, split) runs every latent classifier on every fold's
@@ -425,16 +430,21 @@ def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[i
     ``corrected`` unless one of its defects changes training).
     """
     rows = []
-    for protocol in study_protocols(dis):
+    cells = [(p, dis["splits"], dis["measures"], dis["classifiers"], False) for p in study_protocols(dis)]
+    if audit is not None:
+        a = disentangle_audit_pipeline(dis, audit)
+        cells += [(p, [a["split"]], [a["measure"]], [a["classifier"]], True)
+                  for p in audit_only_protocols("disentangle", dis, audit)]
+    for protocol, splits, measures, classifiers, audit_only in cells:
         defects = protocol_defects("disentangle", protocol)
         model_protocol = protocol if defects & DISENTANGLE_TRAINING_DEFECTS else CORRECTED
         order = "storage" if "storage_order_maps" in defects else "grid"
-        for split in dis["splits"]:
+        for split in splits:
             folds = disentangle_folds(subjects_by_session, split, dis.get("within_session_folds", 2))
-            for measure in dis["measures"]:
+            for measure in measures:
                 for f in folds.itertuples(index=False):
                     paths = disentangle_paths(model_protocol, protocol, measure, split, int(f.fold))
-                    for classifier in dis["classifiers"]:
+                    for classifier in classifiers:
                         for latent in ("pattern", "subject"):
                             rows.append({
                                 **_grid_row(study="disentangle", dataset=dataset, protocol=protocol,
@@ -446,9 +456,52 @@ def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[i
                                 "samples": f"results/disentangle/samples/{order}/{measure}.h5",
                                 "adversarial": "no_adversarial_term" not in defects,
                                 "select_on_test": "test_set_epoch" in defects,
+                                "subject_on_unseen_ids": "subject_ids_unseen" in defects,
+                                "audit_only": audit_only,
                                 **paths,
                             })
     return pd.DataFrame(rows)
+
+
+def audit_only_protocols(study: str, section: Mapping, audit: Mapping) -> list[str]:
+    """The audited defects of ``study`` switched on by a protocol (``audit.defects``) that are
+    not already among the study's ``protocols``: they run on the audited pipeline only."""
+    audited = set(audited_defects(audit.get("defects")))
+    own = set(study_protocols(section))
+    return [d for d in study_defects(study) if d in audited and d not in own]
+
+
+def disentangle_audit_pipeline(dis: Mapping, audit: Mapping) -> dict:
+    """The disentanglement pipeline the audit compares protocols on: ``audit.disentangle``'s
+    measure, split (null: the study's first) and latent classifier, checked against the study."""
+    a = dict(audit.get("disentangle") or {})
+    measure = a.get("measure") or dis["measures"][0]
+    split = a.get("split") or dis["splits"][0]
+    classifier = a.get("classifier", "ann")
+    for key, value, known in (("measure", measure, dis["measures"]), ("split", split, dis["splits"]),
+                              ("classifier", classifier, dis["classifiers"])):
+        if value not in known:
+            raise ConfigError(f"audit.disentangle.{key}: {value!r} is not among disentangle.{key}s {list(known)}")
+    return {"measure": measure, "split": split, "classifier": classifier}
+
+
+def hdcnn_audit_pipeline(hd: Mapping, audit: Mapping) -> dict:
+    """The HD-CNN pipeline the audit compares protocols on: ``audit.hdcnn``'s corrected split,
+    width (null: the first of hdcnn.widths) and datasets (null: every one), checked against the
+    study."""
+    a = dict(audit.get("hdcnn") or {})
+    split = a.get("split", "repetition")
+    datasets = a.get("datasets") or list(hd["datasets"])
+    unknown = sorted(set(datasets) - set(hd["datasets"]))
+    if unknown:
+        raise ConfigError(f"audit.hdcnn.datasets: {unknown} are not among hdcnn.datasets {list(hd['datasets'])}")
+    width = a.get("width")
+    width = width_key(hd["widths"][0] if width is None else width)
+    if width not in {width_key(w) for w in hd["widths"]}:
+        raise ConfigError(f"audit.hdcnn.width: {a.get('width')!r} is not among hdcnn.widths {list(hd['widths'])}")
+    if split not in hd["splits"]:
+        raise ConfigError(f"audit.hdcnn.split: {split!r} is not among hdcnn.splits {list(hd['splits'])}")
+    return {"split": split, "width": width, "datasets": datasets}
 
 
 # ---- study 3: HD-CNN -------------------------------------------------------------------------
@@ -479,8 +532,13 @@ def hdcnn_paths(protocol: str, dataset: str, split: str, width: str, fold: int) 
             **export}
 
 
-def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]) -> tuple[pd.DataFrame, list[str]]:
+def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]],
+                audit: Mapping | None = None) -> tuple[pd.DataFrame, list[str]]:
     """One row per (protocol, dataset, split, width, fold) training job, and the notes of skipped cells.
+
+    With ``audit`` (the config's ``audit`` section), each audited defect that is not already a
+    protocol of the study runs on the audited split and width only (:func:`hdcnn_audit_pipeline`),
+    its rows marked ``audit_only`` (not exported to ONNX).
 
     A split a dataset cannot support (``session`` with one session, ``subject`` and ``finetune``
     with one subject) is skipped with a note rather than failing the whole grid; the notes are
@@ -494,24 +552,33 @@ def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]
     - ``select_on_test``: the checkpoint is chosen by test accuracy (defect ``test_set_checkpoint``).
     """
     rows, skipped = [], []
-    for protocol in study_protocols(hd):
+    cells = [(p, hd["splits"], hd["widths"], False) for p in study_protocols(hd)]
+    if audit is not None:
+        a = hdcnn_audit_pipeline(hd, audit)
+        cells += [(p, [a["split"]], [float(a["width"])], True, a["datasets"])
+                  for p in audit_only_protocols("hdcnn", hd, audit)]
+    for protocol, splits, widths, audit_only, *only in cells:
         defects = protocol_defects("hdcnn", protocol)
         order = "storage" if "storage_order_images" in defects else "grid"
-        for dataset in hd["datasets"]:
+        for dataset in (only[0] if only else hd["datasets"]):
             recs = recordings[dataset]
             subjects = sorted({s for s, _ in recs})
             sessions = sorted({ses for _, ses in recs})
-            for split in hd["splits"]:
+            for split in splits:
                 if split == "session" and len(sessions) < 2:
+                    if audit_only:
+                        continue
                     skipped.append(f"hdcnn: split 'session' skipped for dataset {dataset!r}: it has "
                                    f"{len(sessions)} session(s) {sessions}")
                     continue
                 if split in ("subject", "finetune") and len(subjects) < 2:
+                    if audit_only:
+                        continue
                     skipped.append(f"hdcnn: split {split!r} skipped for dataset {dataset!r}: it has "
                                    f"{len(subjects)} subject(s) {subjects}")
                     continue
                 unit, leaky = SPLIT_UNITS[split]
-                for width in hd["widths"]:
+                for width in widths:
                     w = width_key(width)
                     for fold in range(n_folds(split, subjects, sessions, hd["folds"])):
                         if split == "finetune":
@@ -528,6 +595,7 @@ def hdcnn_sheet(hd: Mapping, recordings: Mapping[str, Sequence[tuple[int, int]]]
                             "images": f"results/hdcnn/images/{dataset}/{order}.h5",
                             "init_from": init_from,
                             "select_on_test": "test_set_checkpoint" in defects,
+                            "audit_only": audit_only,
                             **hdcnn_paths(protocol, dataset, split, w, fold),
                         })
     if not rows:
@@ -553,6 +621,15 @@ def read_sheet(path: str | os.PathLike) -> pd.DataFrame:
         raise DataFormatError(f"{path}: run sheet lacks column(s) {missing}")
     sheet["fold"] = sheet["fold"].astype(int)
     return sheet
+
+
+def sheet_part(sheet: pd.DataFrame, audit_only: bool) -> pd.DataFrame:
+    """The rows of the study's own grid (``audit_only`` False) or those run only for the audit
+    (True). A sheet without the column is all study rows."""
+    if "audit_only" not in sheet.columns:
+        return sheet if not audit_only else sheet.iloc[:0]
+    flag = sheet["audit_only"].astype(str).str.lower().isin(["true", "1"])
+    return sheet[flag == bool(audit_only)]
 
 
 def row_keys(row: Mapping) -> dict:

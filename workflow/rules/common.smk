@@ -8,7 +8,7 @@ import functools
 import os
 import sys
 
-from myoflow import runsheets
+from myoflow import defects, features, runsheets
 from myoflow.config import validate_config
 from myoflow.datasets import (
     get_dataset,
@@ -61,6 +61,7 @@ def dataset_priority(w):
 
 DIS = config["disentangle"]
 HD = config["hdcnn"]
+AUDIT = config["audit"]
 
 # parameters the schema cannot know (they are the classifiers' own) are checked at start-up too
 for _name, _params in DIS["classifier_params"].items():
@@ -214,12 +215,12 @@ def run_sheet_rows(sheet, **keys):
 
 
 # ---- study 1: cross-user -------------------------------------------------------------------
-def _published_training_users(dataset):
+def _published_training_users(dataset, key):
     cfg = dataset_config(dataset)
     dataset_module = get_dataset(cfg["reader"])
     if not hasattr(dataset_module, "published_training_subjects"):
         raise ConfigError(
-            f"crossuser.split.training_users: dataset {dataset!r} ({cfg['reader']}) has no published "
+            f"{key}.training_users: dataset {dataset!r} ({cfg['reader']}) has no published "
             "user split; give training_users as a list of subject ids or a count"
         )
     if cfg["source"] == "synthetic":
@@ -231,53 +232,61 @@ def _published_training_users(dataset):
     )
 
 
-def _ids(key, value, subjects):
+def _ids(key, value, subjects, dataset, sessions):
     missing = sorted(set(value) - set(subjects))
     if missing:
         raise ConfigError(
-            f"{key}: subject id(s) {missing} are not in dataset {CU['dataset']!r} "
-            f"(sessions {CU['sessions'] or 'all'}: {len(subjects)} subjects, ids {subjects[:5]}...{subjects[-3:]})"
+            f"{key}: subject id(s) {missing} are not in dataset {dataset!r} "
+            f"(sessions {sessions or 'all'}: {len(subjects)} subjects, ids {subjects[:5]}...{subjects[-3:]})"
         )
     return sorted(value)
 
 
-@functools.cache
-def crossuser_user_split():
-    """{"train", "validation", "test"} -> subject ids of the cross-user study's fixed split.
+def user_split_of(dataset, split, sessions=None, key="crossuser.split"):
+    """{"train", "validation", "test"} -> subject ids of a fixed user split of ``dataset``.
 
-    Ids or counts from crossuser.split; a listed id absent from the data is an error (a missing
-    subject folder must not silently shift a split).
+    Ids or counts from ``split`` (a crossuser.split-shaped mapping); a listed id absent from the
+    data is an error (a missing subject folder must not silently shift a split).
     """
-    split = CU["split"]
-    subjects = subjects_of(CU["dataset"], CU["sessions"])
+    subjects = subjects_of(dataset, sessions)
     train = split["training_users"]
     if train is None:
-        train = [s for s in _published_training_users(CU["dataset"]) if s in subjects]
+        train = [s for s in _published_training_users(dataset, key) if s in subjects]
     elif isinstance(train, int):
         train = subjects[:train]
     else:
-        train = _ids("crossuser.split.training_users", train, subjects)
+        train = _ids(f"{key}.training_users", train, subjects, dataset, sessions)
     rest = [s for s in subjects if s not in set(train)]
     validation = split["validation_users"]
     if isinstance(validation, int):
         validation = rest[:validation]
     else:
-        validation = _ids("crossuser.split.validation_users", validation, rest)
+        validation = _ids(
+            f"{key}.validation_users", validation, rest, dataset, sessions
+        )
     test = split["test_users"]
     if test is None:
         test = [s for s in rest if s not in set(validation)]
     else:
         test = _ids(
-            "crossuser.split.test_users",
+            f"{key}.test_users",
             test,
             [s for s in rest if s not in set(validation)],
+            dataset,
+            sessions,
         )
     if not train or not test:
         raise ConfigError(
-            f"crossuser.split leaves {len(train)} training and {len(test)} test users among the "
-            f"{len(subjects)} subjects of dataset {CU['dataset']!r}"
+            f"{key} leaves {len(train)} training and {len(test)} test users among the "
+            f"{len(subjects)} subjects of dataset {dataset!r}"
         )
     return {"train": train, "validation": validation, "test": test}
+
+
+@functools.cache
+def crossuser_user_split():
+    """The cross-user study's fixed user split (crossuser.split)."""
+    return user_split_of(CU["dataset"], CU["split"], CU["sessions"])
 
 
 @functools.cache
@@ -303,13 +312,27 @@ def crossuser_model_input(variant, model, features):
     return f"results/crossuser/features/{variant}/{features}.h5"
 
 
+#: the cross-user defects switched on in the main grid (crossuser.as_published: every one)
+CU_DEFECTS = (
+    frozenset(defects.study_defects("crossuser")) if CU["as_published"] else frozenset()
+)
+
+
+def crossuser_group_features(group):
+    """The features of group ``group`` the feature rules compute: the group's, or as the
+    source ran LibEMG (COMB without AR9) under defect comb_without_ar9."""
+    if "comb_without_ar9" in CU_DEFECTS:
+        return features.libemg_group_as_run(group)
+    return features.resolve_features(group)
+
+
 def crossuser_feature_layout(model):
     """How model ``model`` reads its features: "window" (N, F), "pieces" (N, pieces, F, the
     corrected sub-window features) or "source_reshape" (the source's (N, 8, F / 8) reshape of the
     window's features, crossuser.subwindows.layout or as_published)."""
     if CU["models"][model].get("features_over", "window") == "window":
         return "window"
-    if CU["as_published"]:
+    if "source_reshape" in CU_DEFECTS:
         return "source_reshape"
     return CU["subwindows"]["layout"]
 
@@ -514,7 +537,7 @@ def disentangle_subjects_by_session():
 @functools.cache
 def disentangle_sheet():
     return runsheets.disentangle_sheet(
-        DIS, DIS["dataset"], disentangle_subjects_by_session()
+        DIS, DIS["dataset"], disentangle_subjects_by_session(), AUDIT
     )
 
 
@@ -566,11 +589,16 @@ def disentangle_first_rows(**keys):
 @functools.cache
 def hdcnn_sheet():
     sheet, skipped = runsheets.hdcnn_sheet(
-        HD, {d: dataset_recordings(d) for d in HD["datasets"]}
+        HD, {d: dataset_recordings(d) for d in HD["datasets"]}, AUDIT
     )
     for note in skipped:
         print(f"myoflow: {note}", file=sys.stderr)
     return sheet
+
+
+def hdcnn_study_rows():
+    """The HD-CNN sheet's rows of the study's own grid (not those run only for the audit)."""
+    return runsheets.sheet_part(hdcnn_sheet(), audit_only=False)
 
 
 def hdcnn_split_params(split):
@@ -639,7 +667,7 @@ def hdcnn_latency_rows():
     """One row per (dataset, width): the first training job of that pair (latency, params and
     MACs depend on the architecture and the image size, not on the weights)."""
     return (
-        hdcnn_sheet()
+        hdcnn_study_rows()
         .drop_duplicates(["dataset", "width"])
         .set_index(["dataset", "width"])
     )
@@ -664,6 +692,162 @@ def hdcnn_latency_files():
 
 def reader_n_classes(dataset):
     return get_dataset(dataset_config(dataset)["reader"]).N_CLASSES
+
+
+# ---- the protocol audit ---------------------------------------------------------------------
+AUDITED_DEFECTS = defects.audited_defects(AUDIT["defects"])
+CU_AUDITED_DEFECTS = [
+    d for d in AUDITED_DEFECTS if d in defects.study_defects("crossuser")
+]
+DIS_AUDITED_DEFECTS = [
+    d for d in AUDITED_DEFECTS if d in defects.study_defects("disentangle")
+]
+HD_AUDITED_DEFECTS = [
+    d for d in AUDITED_DEFECTS if d in defects.study_defects("hdcnn", switch=None)
+]
+#: the cross-user audit's datasets: the study's own, then audit.crossuser.datasets
+CU_AUDIT_DATASETS = list(
+    dict.fromkeys([CU["dataset"], *AUDIT["crossuser"]["datasets"]])
+)
+for _name in CU_AUDIT_DATASETS:
+    if _name not in config["datasets"]:
+        raise ConfigError(
+            f"audit.crossuser.datasets: {_name!r} is not a configured dataset "
+            f"(datasets: {sorted(config['datasets'])})"
+        )
+for _key in ("model", "sequence_model"):
+    if AUDIT["crossuser"][_key] not in CU["models"]:
+        raise ConfigError(
+            f"audit.crossuser.{_key}: {AUDIT['crossuser'][_key]!r} is not among crossuser.models "
+            f"({sorted(CU['models'])})"
+        )
+
+
+def crossuser_audit_sessions(dataset):
+    return CU["sessions"] if dataset == CU["dataset"] else None
+
+
+@functools.cache
+def crossuser_audit_split(dataset):
+    """The fixed user split a cross-user defect is audited on: the study's for its own dataset,
+    else audit.crossuser.datasets.<dataset> over crossuser.split's defaults."""
+    if dataset == CU["dataset"]:
+        return crossuser_user_split()
+    given = AUDIT["crossuser"]["datasets"].get(dataset) or {}
+    split = {
+        "training_users": None,
+        "validation_users": 2,
+        "test_users": None,
+        **given,
+    }
+    return user_split_of(dataset, split, key=f"audit.crossuser.datasets.{dataset}")
+
+
+def crossuser_audit_model_name(defect):
+    from myoflow.audit import CROSSUSER_AUDIT
+
+    return AUDIT["crossuser"][CROSSUSER_AUDIT[defect]["model"]]
+
+
+def crossuser_audit_model(defect):
+    """The estimator config of the model a cross-user defect is audited on (its own loss)."""
+    name = crossuser_audit_model_name(defect)
+    return runsheets.crossuser_model_config(
+        CU, name, runsheets.crossuser_model_loss(CU["models"][name])
+    )
+
+
+def crossuser_audit_pipeline_name(defect):
+    from myoflow.audit import CROSSUSER_AUDIT
+
+    spec = CROSSUSER_AUDIT[defect]
+    name = crossuser_audit_model_name(defect)
+    group = spec["features"] or CU["models"][name]["input"]
+    return f"{name} on {group}, {spec['variant']} -> {spec['variant']}"
+
+
+def disentangle_audit_rows():
+    """The disentanglement sheet's rows run only for the audit."""
+    return runsheets.sheet_part(disentangle_sheet(), audit_only=True)
+
+
+def hdcnn_audit_rows():
+    """The HD-CNN sheet's rows run only for the audit."""
+    return runsheets.sheet_part(hdcnn_sheet(), audit_only=True)
+
+
+def audit_table_inputs(w):
+    inputs = {
+        "crossuser": [
+            f"results/audit/crossuser/{d}/{x}.csv"
+            for d in CU_AUDIT_DATASETS
+            for x in CU_AUDITED_DEFECTS
+        ]
+    }
+    if DIS_AUDITED_DEFECTS:
+        inputs["disentangle"] = ["results/disentangle/scores.csv"]
+        if not disentangle_audit_rows().empty:
+            inputs["disentangle"].append("results/audit/disentangle_scores.csv")
+    if "unpaired_uncorrected_tests" in AUDITED_DEFECTS:
+        inputs["measure_tests"] = "results/disentangle/stats/measure_tests.csv"
+    if HD_AUDITED_DEFECTS:
+        inputs["hdcnn"] = ["results/hdcnn/scores.csv"]
+        if not hdcnn_audit_rows().empty:
+            inputs["hdcnn"].append("results/audit/hdcnn_scores.csv")
+    return inputs
+
+
+AUDIT_TARGETS = (
+    [
+        "results/audit/table.csv",
+        "results/audit/across_datasets.csv",
+        "results/audit/figures/forest.png",
+    ]
+    if AUDITED_DEFECTS
+    else []
+)
+
+
+# ---- the report's own tables ---------------------------------------------------------------
+def _git_revision():
+    """The checkout's commit (and "+dirty" with uncommitted changes to tracked files), or
+    "unknown" outside a git checkout."""
+    import subprocess
+
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=workflow.basedir,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=workflow.basedir,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
+GIT_REVISION = _git_revision()
+
+
+def study_data_sources(study):
+    """Where a study's recordings came from (synthetic, download or a folder), per dataset."""
+    names = HD["datasets"] if study == "hdcnn" else [config[study]["dataset"]]
+    return "; ".join(f"{d}: {dataset_config(d)['source']}" for d in names)
+
+
+REPORT_TABLES = [
+    *[f"results/report/published_{study}.csv" for study in defects.STUDIES],
+    "results/report/config.yaml",
+    "results/report/provenance.csv",
+]
 
 
 # ---- final targets -------------------------------------------------------------------------
@@ -754,3 +938,11 @@ def dataset_targets():
         )
 
     return {f"stores_{dataset}": stores_of(dataset) for dataset in config["datasets"]}
+
+
+#: every result but the cost table (which reads the benchmark files they leave)
+STUDY_AND_AUDIT_TARGETS = [
+    *(t for study in defects.STUDIES for t in study_targets(study)),
+    *AUDIT_TARGETS,
+    *REPORT_TABLES,
+]

@@ -57,10 +57,16 @@ rule crossuser_windows:
         runtime=30,
     params:
         windows=CU["windows"],
-        as_published=CU["as_published"],
+        defects=sorted(CU_DEFECTS),
         # only the threshold variants read the split: it is fitted on the training users
         training_subjects=lambda w: (
             crossuser_user_split()["train"] if w.variant in THRESHOLD_VARIANTS else []
+        ),
+        # the source thinned each split's windows on its own (defect metadata_misaligned)
+        split_groups=lambda w: (
+            list(crossuser_user_split().values())
+            if "metadata_misaligned" in CU_DEFECTS
+            else []
         ),
     script:
         "../../scripts/crossuser_windows.py"
@@ -87,6 +93,7 @@ rule crossuser_features:
         runtime=30,
     params:
         pieces=None,
+        features=lambda w: crossuser_group_features(w.group),
     script:
         "../../scripts/extract_features.py"
 
@@ -113,6 +120,7 @@ rule crossuser_subwindow_features:
         runtime=30,
     params:
         pieces=CU["subwindows"]["pieces"],
+        features=lambda w: crossuser_group_features(w.group),
     script:
         "../../scripts/extract_features.py"
 

@@ -161,9 +161,16 @@ rule disentangle_classify:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        classifiers={c: DIS["classifier_params"].get(c, {}) for c in DIS["classifiers"]},
+        # the classifiers of the job's rows (a protocol run only for the audit: its one classifier)
+        classifiers=lambda w: {
+            c: DIS["classifier_params"].get(c, {})
+            for c in dict.fromkeys(disentangle_classify_rows(w)["classifier"])
+        },
         select_on_test=lambda w: bool(
             disentangle_classify_rows(w)["select_on_test"].iloc[0]
+        ),
+        subject_on_unseen_ids=lambda w: bool(
+            disentangle_classify_rows(w)["subject_on_unseen_ids"].iloc[0]
         ),
         seed=config["seed"],
     script:
@@ -174,7 +181,9 @@ rule disentangle_scores:
     """Per-subject latent-classifier accuracies of every row of the run sheet."""
     input:
         sheet="results/disentangle/runs.tsv",
-        predictions=lambda w: sorted(set(disentangle_sheet()["predictions"])),
+        predictions=lambda w: sorted(
+            set(runsheets.sheet_part(disentangle_sheet(), False)["predictions"])
+        ),
     output:
         report(
             "results/disentangle/scores.csv",

@@ -174,7 +174,7 @@ rule hdcnn_scores:
     """Per-subject scores of every training job of the run sheet."""
     input:
         sheet="results/hdcnn/runs.tsv",
-        predictions=lambda w: hdcnn_sheet()["predictions"].tolist(),
+        predictions=lambda w: hdcnn_study_rows()["predictions"].tolist(),
     output:
         report(
             "results/hdcnn/scores.csv",
@@ -202,7 +202,8 @@ rule hdcnn_deployment:
         sheet="results/hdcnn/runs.tsv",
         scores="results/hdcnn/scores.csv",
         latency=lambda w: hdcnn_latency_files(),
-        parity=lambda w: sorted(set(hdcnn_sheet()["parity"])),
+        # the study's own models (a defect run only for the audit is not exported)
+        parity=lambda w: sorted(set(hdcnn_study_rows()["parity"])),
     output:
         report(
             "results/hdcnn/deployment.csv",

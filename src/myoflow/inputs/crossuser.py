@@ -8,7 +8,7 @@ stride) -> [(offset, samples, per-sample labels), ...]`` for one repetition (off
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -186,6 +186,8 @@ def epn_window_set(
     rest_label: int = 0,
     crop_raw_to_ground_truth: bool = False,
     training_subjects: Iterable[int] | None = None,
+    relabel_from_cropped: bool | None = None,
+    misaligned_metadata_groups: Sequence[Iterable[int]] | None = None,
 ) -> ArraySet:
     """Sliding windows over EPN-612 repetitions, in one of the cross-user study's variants.
 
@@ -204,9 +206,20 @@ def epn_window_set(
         ``standard_relabeled``: the same span, the whole repetition kept, samples outside the
         span labelled rest (not the source's behaviour; a named alternative).
     crop_raw_to_ground_truth : bool
-        As published: active repetitions were already cropped to their ground-truth bounds, so
-        "raw" was not raw and "relabeled" cut its rest parts from the cropped segment.
-        ``False`` (corrected) starts every variant from the whole repetition.
+        As published (defect ``raw_cropped_to_ground_truth``): active repetitions were already
+        cropped to their ground-truth bounds, so "raw" was not raw (nor the segmented and
+        standard variants cut from it). ``False`` (corrected) starts every variant from the
+        whole repetition.
+    relabel_from_cropped : bool, optional
+        As published (defect ``relabeled_from_cropped``): the relabeled variant cuts its rest
+        parts from the repetition cropped to ground truth. Default: ``crop_raw_to_ground_truth``
+        (the source did both, from one crop); give it to switch the two apart.
+    misaligned_metadata_groups : sequence of subject-id collections, optional
+        As published (defect ``metadata_misaligned``): within each group (the source thinned each
+        split's window set on its own: training, validation, test users), the metadata of the
+        i-th kept window is the i-th *unthinned* window's (subject, session, repetition, trial,
+        sample_set; the label stays with its window). None (corrected): every column is thinned
+        with its windows. Subjects in no group keep aligned metadata.
     rest_thinning : int
         Keep every n-th rest window (per recording), 1 keeps all.
     training_subjects : iterable of int, optional
@@ -221,6 +234,9 @@ def epn_window_set(
     carry the recordings' sampling rate ``fs`` (Hz), which the features are computed at.
     """
     VARIANTS.get(variant)  # an unknown variant fails before any work, listing the known ones
+    if relabel_from_cropped is None:
+        relabel_from_cropped = crop_raw_to_ground_truth
+    crop = relabel_from_cropped if variant == "relabeled" else crop_raw_to_ground_truth
     recordings = list(recordings)
     rates = sorted({float(rec.fs) for rec in recordings})
     if len(rates) > 1:  # one set's features take one fs (LibEMG's <FEAT>_fs)
@@ -236,7 +252,7 @@ def epn_window_set(
             for t in rec.trials.itertuples(index=False) if t.label == rest_label
         ]
         threshold = standard_threshold(np.concatenate(rest_means) if rest_means else np.empty(0))
-    all_windows, metas = [], []
+    all_windows, metas, unthinned = [], [], []
     for rec in recordings:
         rec_windows, rec_meta = [], []
         for t in rec.trials.itertuples(index=False):
@@ -245,7 +261,7 @@ def epn_window_set(
             bounds = (max(a0 - start, 0), min(a1 - start, stop - start)) if a0 >= 0 and a1 > a0 else None
             for offset, x, sample_labels in _variant_pieces(
                 rec.emg[start:stop], int(t.label), bounds, variant, rest_label, threshold, length, stride,
-                crop_raw_to_ground_truth,
+                crop,
             ):
                 w = sliding_windows(x, length, stride)
                 if len(w) == 0:
@@ -264,15 +280,37 @@ def epn_window_set(
         keep = thin_rest(m["label"].to_numpy(), rest_thinning, rest_label)
         all_windows.append(w[keep])
         metas.append(m[keep].reset_index(drop=True))
+        unthinned.append(m)
     if not all_windows:
         raise ConfigError("no windows: every repetition is shorter than the window length")
+    meta = pd.concat(metas, ignore_index=True)
+    if misaligned_metadata_groups is not None:
+        meta = _misalign_metadata(meta, pd.concat(unthinned, ignore_index=True), misaligned_metadata_groups)
     return ArraySet(
         {"windows": np.concatenate(all_windows).astype(np.float32)},
-        pd.concat(metas, ignore_index=True),
+        meta,
         {"variant": variant, "length": length, "stride": stride, "rest_thinning": rest_thinning,
-         "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "standard_threshold": threshold,
+         "crop_raw_to_ground_truth": crop_raw_to_ground_truth, "relabel_from_cropped": relabel_from_cropped,
+         "metadata_misaligned": misaligned_metadata_groups is not None, "standard_threshold": threshold,
          "fs": rates[0]},
     )
+
+
+#: the metadata columns the source's unthinned arrays carried (the label stays with its window)
+MISALIGNED_COLUMNS = ("subject", "session", "repetition", "trial", "sample_set")
+
+
+def _misalign_metadata(meta: pd.DataFrame, unthinned: pd.DataFrame, groups) -> pd.DataFrame:
+    """Defect ``metadata_misaligned``: within each subject group, kept window i takes unthinned
+    row i's identity columns (both tables in the same recording order)."""
+    meta = meta.copy()
+    for group in groups:
+        ids = {int(s) for s in group}
+        kept = np.flatnonzero(meta["subject"].isin(ids).to_numpy())
+        source = unthinned[unthinned["subject"].isin(ids)]
+        for col in MISALIGNED_COLUMNS:
+            meta.loc[meta.index[kept], col] = source[col].to_numpy()[: len(kept)]
+    return meta
 
 
 #: how a feature model reads its features: per window (N, F); per consecutive time piece

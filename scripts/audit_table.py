@@ -1,0 +1,55 @@
+"""Rule audit_table: the per-subject pairs of every audited defect -> the audit table, the
+cross-user defects across datasets, and the forest plot."""
+import pandas as pd
+
+from myoflow.audit import (audit_table, crossuser_across_datasets, crossuser_pairs, disentangle_pairs, hdcnn_pairs,
+                           test_decisions)
+from myoflow.defects import DEFECTS
+from myoflow.io import atomic_path
+from myoflow.logutil import log_to_file
+from myoflow.plots import plot_forest
+
+log = log_to_file(snakemake.log[0])
+defects = list(snakemake.params.defects)
+parts, notes, extra = [], {}, []
+for job, path in zip(snakemake.params.crossuser, snakemake.input.get("crossuser", [])):
+    table = pd.read_csv(path, keep_default_na=True)
+    note = str(table["note"].fillna("").iloc[0]) if len(table) else ""
+    if note:
+        notes[(job["dataset"], job["defect"])] = note
+        continue
+    parts.append(crossuser_pairs(table.drop(columns="note"), job["dataset"], job["defect"], job["pipeline"]))
+if "disentangle" in snakemake.input.keys():
+    scores = pd.concat([pd.read_csv(p) for p in snakemake.input.disentangle], ignore_index=True)
+    parts.append(disentangle_pairs(scores, snakemake.params.disentangle,
+                                   [d for d in defects if DEFECTS.get(d).study == "disentangle"]))
+if "measure_tests" in snakemake.input.keys():
+    pipeline = snakemake.params.disentangle
+    extra.append(test_decisions(pd.read_csv(snakemake.input.measure_tests), pipeline["classifier"],
+                                pipeline["split"], snakemake.params.disentangle_dataset))
+if "hdcnn" in snakemake.input.keys():
+    scores = pd.concat([pd.read_csv(p) for p in snakemake.input.hdcnn], ignore_index=True)
+    hd_defects = [d for d in defects if DEFECTS.get(d).study == "hdcnn"]
+    if "sample" not in set(scores["split"]) and "sample_kfold" in hd_defects:
+        hd_defects.remove("sample_kfold")
+        for dataset in sorted(set(scores["dataset"])):
+            notes[(dataset, "sample_kfold")] = "not run: hdcnn.splits has no sample split"
+    parts.append(hdcnn_pairs(scores, snakemake.params.hdcnn, hd_defects))
+pairs = pd.concat(parts, ignore_index=True)
+table = audit_table(pairs, notes, n_boot=snakemake.params.bootstrap, seed=snakemake.params.seed, extra_rows=extra)
+for row in table.itertuples(index=False):
+    log.info("%s / %s / %s: n %d, corrected %.4f, defect %.4f, difference %+.4f [%.4f, %.4f] p %.3g %s",
+             row.study, row.dataset, row.defect, row.n, row.corrected, row.defect_on, row.mean_difference,
+             row.ci_low, row.ci_high, row.p, row.note)
+across = crossuser_across_datasets(pairs)
+with atomic_path(snakemake.output.pairs) as tmp:
+    pairs.to_csv(tmp, index=False, float_format="%.6g")
+with atomic_path(snakemake.output.across_datasets) as tmp:
+    across.to_csv(tmp, index=False, float_format="%.6g")
+# the forest plot shows per-subject score differences (not the test-decision row)
+run = table[(table["n"] > 0) & (table["defect"].map(lambda d: DEFECTS.get(d).switch) != "stats")]
+forest = run.assign(label=run["defect"] + " (" + run["dataset"] + ")")
+plot_forest(forest, snakemake.output.forest, label_col="label", group_col="study", metric_name="headline metric",
+            title="What each defect added to its study's headline metric (defect minus corrected)")
+with atomic_path(snakemake.output.table) as tmp:
+    table.to_csv(tmp, index=False, float_format="%.6g")
