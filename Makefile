@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test setup dry-run report lint style clean distclean real-data download crossuser disentangle hdcnn
+.PHONY: run test setup dry-run report lint style clean distclean real-data download crossuser disentangle hdcnn audit
 
 setup: $(VENV)/.installed
 
@@ -24,8 +24,9 @@ run: setup
 dry-run: setup
 	$(BIN)/snakemake --cores $(CORES) --dry-run $(ARGS)
 
-# One study alone: `make crossuser` (= snakemake crossuser), `make disentangle`, `make hdcnn`.
-crossuser disentangle hdcnn: setup
+# One study alone: `make crossuser` (= snakemake crossuser), `make disentangle`, `make hdcnn`;
+# `make audit` the protocol audit.
+crossuser disentangle hdcnn audit: setup
 	$(BIN)/snakemake --cores $(CORES) $@ $(ARGS)
 
 lint: setup

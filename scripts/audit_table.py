@@ -9,6 +9,9 @@ from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
 from myoflow.plots import plot_forest
 
+#: the metric each study's audit compares (the forest plot's one scale)
+HEADLINE_METRICS = ("balanced_accuracy", "gesture_accuracy", "accuracy")
+
 log = log_to_file(snakemake.log[0])
 defects = list(snakemake.params.defects)
 parts, notes, extra = [], {}, []
@@ -46,8 +49,9 @@ with atomic_path(snakemake.output.pairs) as tmp:
     pairs.to_csv(tmp, index=False, float_format="%.6g")
 with atomic_path(snakemake.output.across_datasets) as tmp:
     across.to_csv(tmp, index=False, float_format="%.6g")
-# the forest plot shows per-subject score differences (not the test-decision row)
-run = table[(table["n"] > 0) & (table["defect"].map(lambda d: DEFECTS.get(d).switch) != "stats")]
+# the forest plot: the studies' headline metrics (not the share of significant tests, nor the
+# subject accuracy of subject_ids_unseen, which are in the table)
+run = table[(table["n"] > 0) & table["metric"].isin(HEADLINE_METRICS)]
 forest = run.assign(label=run["defect"] + " (" + run["dataset"] + ")")
 plot_forest(forest, snakemake.output.forest, label_col="label", group_col="study", metric_name="headline metric",
             title="What each defect added to its study's headline metric (defect minus corrected)")

@@ -173,6 +173,12 @@ def test_cropping_defects_need_ground_truth_bounds():
     windows = {"length": 40, "stride": 20, "rest_thinning": 1}
     out = crossuser_defect_scores(recs, split, "raw_cropped_to_ground_truth", windows=windows, model_cfg=model, seed=0)
     assert out.empty and out.attrs["note"].startswith("not applicable")
+    # bounds covering the whole repetition (a pre-segmented set) crop nothing either
+    whole = [_flat_recording(s) for s in range(4)]
+    for rec in whole:
+        rec.trials["active_start"], rec.trials["active_stop"] = rec.trials["start"], rec.trials["stop"]
+    assert crossuser_defect_scores(whole, split, "relabeled_from_cropped", windows=windows, model_cfg=model,
+                                   seed=0).empty
     comb = crossuser_defect_scores(recs, split, "comb_without_ar9", windows=windows, model_cfg=model, seed=0)
     assert list(comb["subject"]) == [2, 3] and comb[["corrected", "defect_on"]].notna().all().all()
     with pytest.raises(ConfigError, match="needs a model with features_over: subwindows"):

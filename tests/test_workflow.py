@@ -243,7 +243,10 @@ def test_changing_one_model_param_reruns_only_its_jobs(tiny_run):
         "crossuser_feature_grid": 1,       # the tables that read the score table
         "crossuser_architectures": 1,
         "crossuser_incremental": 1,
-    }, out[-3000:]
+        "published_vs_reproduced": 1,      # the report's tables: published vs reproduced, the
+        "provenance": 1,                   # resolved config (a config change re-runs it), the
+        "cost_table": 1,                   # cost of the run
+    }, out[-3000:]  # the audit's cross-user jobs (LDA, LSTM_HCF) and table do not read MHCNN
     assert "model=MHCNN" in out and "model=LDA" not in out
     assert "study=crossuser" in out
 
@@ -264,6 +267,9 @@ def test_adding_a_within_user_model_trains_only_its_folds(tiny_run):
         "crossuser_feature_grid": 1,
         "crossuser_architectures": 1,
         "crossuser_incremental": 1,
+        "published_vs_reproduced": 1,      # the report's tables: published vs reproduced, the
+        "provenance": 1,                   # resolved config (a config change re-runs it), the
+        "cost_table": 1,                   # cost of the run
     }, out[-3000:]
     assert "crossuser_folds" not in counts
 
@@ -281,6 +287,10 @@ def test_changing_one_latent_classifier_reruns_only_the_classification(tiny_run)
         "disentangle_figure_latents": 1,
         "disentangle_measure_table": 1,
         "disentangle_figure_stats": 1,
+        "audit_table": 1,  # reads the score table (the audit's own ANN-only jobs are untouched)
+        "published_vs_reproduced": 1,      # the report's tables: published vs reproduced, the
+        "provenance": 1,                   # resolved config (a config change re-runs it), the
+        "cost_table": 1,                   # cost of the run
     }, out[-3000:]
 
 
@@ -300,6 +310,11 @@ def test_adding_a_width_trains_only_that_width(tiny_run):
         "study_stats": 1,
         "hdcnn_figure_accuracy": 1,
         "hdcnn_figure_pareto": 1,
+        "audit_scores_hdcnn": 1,  # reads the run sheet; its jobs (the first width) are not re-run
+        "audit_table": 1,
+        "published_vs_reproduced": 1,      # the report's tables: published vs reproduced, the
+        "provenance": 1,                   # resolved config (a config change re-runs it), the
+        "cost_table": 1,                   # cost of the run
     }, out[-3000:]
     assert "width=0.2" not in out
 

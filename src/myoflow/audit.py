@@ -61,9 +61,15 @@ AUDIT_COLUMNS = ["study", "dataset", "defect", "pipeline", "metric", "n", "corre
 
 
 def _has_ground_truth(recordings: Sequence[Recording], rest_label: int) -> bool:
+    """Whether any active repetition has ground-truth bounds inside it (bounds covering the
+    whole repetition, as some readers write for pre-segmented sets, crop nothing)."""
     for rec in recordings:
         t = rec.trials
-        if "active_start" in t and ((t["label"] != rest_label) & (t["active_start"] >= 0)).any():
+        if "active_start" not in t:
+            continue
+        active = (t["label"] != rest_label) & (t["active_start"] >= 0)
+        inside = (t["active_start"] > t["start"]) | (t["active_stop"] < t["stop"])
+        if (active & inside).any():
             return True
     return False
 
@@ -113,7 +119,8 @@ def crossuser_defect_scores(recordings: Sequence[Recording], split: Mapping[str,
     recordings = list(recordings)
     if defect in NEEDS_GROUND_TRUTH and not _has_ground_truth(recordings, rest_label):
         out = pd.DataFrame(columns=["subject", "corrected", "defect_on"])
-        out.attrs["note"] = "not applicable: the dataset has no ground-truth active bounds to crop to"
+        out.attrs["note"] = ("not applicable: the dataset has no ground-truth active bounds inside its "
+                             "repetitions to crop to")
         return out
     spec = CROSSUSER_AUDIT[defect]
     if spec["model"] == "sequence_model" and model_cfg.get("features_over", "window") != "subwindows":

@@ -1053,7 +1053,9 @@ def plot_forest(
     values = table[[effect_col, "ci_low", "ci_high"]].to_numpy(float)
     finite = values[np.isfinite(values)]
     span = max(float(np.abs(finite).max()) if finite.size else 0.0, 1e-3) * 1.15
-    fig = _new_figure(9.0, max(2.5, 0.34 * len(lines) + 1.3), layout=None)  # margins set below
+    longest = max(len(text) for text, _ in lines)
+    width = 7.0 + 0.075 * longest  # room for the labels left and the notes right
+    fig = _new_figure(width, max(2.5, 0.34 * len(lines) + 1.3), layout=None)  # margins set below
     ax = fig.subplots()
     ax.axvline(0.0, color="0.4", lw=1, ls="--", zorder=1)
     y_positions = np.arange(len(lines))[::-1]
@@ -1083,5 +1085,7 @@ def plot_forest(
     ax.set_xlabel(f"difference in {metric_name} (defect on - corrected), mean over subjects with 95 % CI")
     if title:
         ax.set_title(title, fontsize="medium")
-    fig.subplots_adjust(left=0.24, right=0.7, bottom=0.8 / fig.get_figheight(), top=1 - 0.45 / fig.get_figheight())
+    left = (0.3 + 0.075 * longest) / width  # ~0.075 in per character of a small label
+    fig.subplots_adjust(left=left, right=1 - 2.7 / width, bottom=0.8 / fig.get_figheight(),
+                        top=1 - 0.45 / fig.get_figheight())
     _save(fig, out)
