@@ -5,6 +5,7 @@ import pandas as pd
 from myoflow.audit import (audit_table, crossuser_across_datasets, crossuser_pairs, disentangle_pairs, hdcnn_pairs,
                            test_decisions)
 from myoflow.defects import DEFECTS
+from myoflow.errors import ConfigError
 from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
 from myoflow.plots import plot_forest
@@ -52,6 +53,9 @@ with atomic_path(snakemake.output.across_datasets) as tmp:
 # the forest plot: the studies' headline metrics (not the share of significant tests, nor the
 # subject accuracy of subject_ids_unseen, which are in the table)
 run = table[(table["n"] > 0) & table["metric"].isin(HEADLINE_METRICS)]
+if run.empty:
+    raise ConfigError("audit: no audited defect has scores under both protocols (audit.defects "
+                      f"{defects}); see {snakemake.log[0]}")
 forest = run.assign(label=run["defect"] + " (" + run["dataset"] + ")")
 plot_forest(forest, snakemake.output.forest, label_col="label", group_col="study", metric_name="headline metric",
             title="What each defect added to its study's headline metric (defect minus corrected)")

@@ -67,6 +67,11 @@ def test_hdcnn_audit_protocols_run_on_the_audited_split_and_width_only():
         hdcnn_sheet(HD, RECS, {"defects": None, "hdcnn": {"split": "repetition", "width": 0.3}})
     none, _ = hdcnn_sheet(HD, RECS, {"defects": [], "hdcnn": {}})
     assert sheet_part(none, audit_only=True).empty
+    # as published, the study runs no corrected protocol: the audit runs it on its cell
+    published, _ = hdcnn_sheet({**HD, "as_published": True}, RECS, audit)
+    assert set(sheet_part(published, audit_only=False)["protocol"]) == {"as_published"}
+    assert set(sheet_part(published, audit_only=True)["protocol"]) == {
+        "corrected", "storage_order_images", "weights_carried_over", "test_set_checkpoint"}
 
 
 def test_disentangle_audit_protocols_run_on_one_measure_split_and_classifier():

@@ -465,10 +465,15 @@ def disentangle_sheet(dis: Mapping, dataset: str, subjects_by_session: Mapping[i
 
 def audit_only_protocols(study: str, section: Mapping, audit: Mapping) -> list[str]:
     """The audited defects of ``study`` switched on by a protocol (``audit.defects``) that are
-    not already among the study's ``protocols``: they run on the audited pipeline only."""
+    not already among the study's ``protocols``: they run on the audited pipeline only. The
+    corrected protocol joins them where the study does not run it (``as_published: true``): each
+    defect is compared with it."""
     audited = set(audited_defects(audit.get("defects")))
+    if not audited & set(study_defects(study, switch=None)):
+        return []
     own = set(study_protocols(section))
-    return [d for d in study_defects(study) if d in audited and d not in own]
+    extra = [d for d in study_defects(study) if d in audited and d not in own]
+    return ([CORRECTED] if CORRECTED not in own else []) + extra
 
 
 def disentangle_audit_pipeline(dis: Mapping, audit: Mapping) -> dict:

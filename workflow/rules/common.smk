@@ -8,7 +8,7 @@ import functools
 import os
 import sys
 
-from myoflow import defects, features, runsheets
+from myoflow import defects, runsheets
 from myoflow.config import validate_config
 from myoflow.datasets import (
     get_dataset,
@@ -18,6 +18,7 @@ from myoflow.datasets import (
     synthetic_recordings,
 )
 from myoflow.errors import ConfigError
+from myoflow.features import libemg_group_as_run, resolve_features
 from myoflow.inputs.crossuser import THRESHOLD_VARIANTS
 from myoflow.latents import LATENT_CLASSIFIERS
 from myoflow.studies.hdcnn import PUBLISHED as HD_PUBLISHED
@@ -52,11 +53,16 @@ CU = config["crossuser"]
 # pass to a job's inputs), it overlaps the other studies' many small jobs instead of running
 # alone at the end.
 CROSSUSER_PRIORITY = 10
+# The disentanglement chain (segments -> samples -> train -> classify) is the next longest: it
+# was the run's tail, so it goes before the HD-CNN study's short jobs, which fill the gaps.
+DISENTANGLE_PRIORITY = 5
 
 
 def dataset_priority(w):
-    """The cross-user dataset's recordings are made before the other studies'."""
-    return CROSSUSER_PRIORITY if w.dataset == CU["dataset"] else 0
+    """The cross-user dataset's recordings are made first, the disentanglement study's next."""
+    if w.dataset == CU["dataset"]:
+        return CROSSUSER_PRIORITY
+    return DISENTANGLE_PRIORITY if w.dataset == config["disentangle"]["dataset"] else 0
 
 
 DIS = config["disentangle"]
@@ -322,8 +328,8 @@ def crossuser_group_features(group):
     """The features of group ``group`` the feature rules compute: the group's, or as the
     source ran LibEMG (COMB without AR9) under defect comb_without_ar9."""
     if "comb_without_ar9" in CU_DEFECTS:
-        return features.libemg_group_as_run(group)
-    return features.resolve_features(group)
+        return libemg_group_as_run(group)
+    return resolve_features(group)
 
 
 def crossuser_feature_layout(model):

@@ -51,6 +51,7 @@ rule disentangle_segments:
         "logs/disentangle/segments.log",
     benchmark:
         "benchmarks/disentangle/segments.tsv"
+    priority: DISENTANGLE_PRIORITY
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -77,6 +78,7 @@ rule disentangle_samples:
         "logs/disentangle/samples/{order}/{measure}.log",
     wildcard_constraints:
         order="grid|storage",
+    priority: DISENTANGLE_PRIORITY
     conda:
         "../../envs/data.yaml"
     threads: 1
@@ -128,6 +130,7 @@ rule disentangle_train:
         "logs/disentangle/train/{protocol}/{measure}/{split}/fold-{fold}.log",
     benchmark:
         "benchmarks/disentangle/train/{protocol}/{measure}/{split}/fold-{fold}.tsv"
+    priority: DISENTANGLE_PRIORITY
     conda:
         "../../envs/torch.yaml"
     threads: config["resources"]["small_model_threads"]
@@ -154,6 +157,7 @@ rule disentangle_classify:
         "logs/disentangle/classify/{protocol}/{measure}/{split}.log",
     benchmark:
         "benchmarks/disentangle/classify/{protocol}/{measure}/{split}.tsv"
+    priority: DISENTANGLE_PRIORITY
     conda:
         "../../envs/torch.yaml"
     threads: 1
