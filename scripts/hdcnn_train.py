@@ -17,6 +17,7 @@ est = build_estimator("torch", params, seed=snakemake.params.seed, threads=snake
 table = fit_and_predict_fold(est, images.arrays["images"], images.meta["label"].to_numpy(), images.meta,
                              read_fold_table(snakemake.input.folds), job["fold"], log,
                              validate_on_test=job["select_on_test"])
-log.info("initial weights %s, kept epoch %s", est.initial_digest_, est.best_epoch_)
+kept = "none" if est.best_epoch_ is None else est.best_epoch_ + 1  # counted from 1, as the epoch lines
+log.info("initial weights %s, kept epoch %s", est.initial_digest_, kept)
 save_estimator(snakemake.output.model, est)
 write_predictions(snakemake.output.predictions, table)
