@@ -816,8 +816,8 @@ AUDIT_TARGETS = (
 
 # ---- the report's own tables ---------------------------------------------------------------
 def _git_revision():
-    """The checkout's commit (and "+dirty" with uncommitted changes to tracked files), or
-    "unknown" outside a git checkout."""
+    """The checkout's commit, with git describe's -dirty suffix where tracked files have
+    uncommitted changes, or "unknown" outside a git checkout."""
     import subprocess
 
     try:
@@ -837,7 +837,7 @@ def _git_revision():
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return rev + ("+dirty" if dirty else "")
+    return f"{rev}-dirty" if dirty else rev
 
 
 GIT_REVISION = _git_revision()
