@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from myoflow.evaluation import GRID_COLUMNS, SCORE_COLUMNS
-from myoflow.runsheets import read_sheet
+from myoflow.runsheets import read_sheet, sheet_part
 from workflow_helpers import make_workdir, snakemake
 
 TINY = ["--configfile", "config/config.yaml", "testconfig/tiny.yaml"]
@@ -204,15 +204,22 @@ def test_score_tables_carry_every_grid_dimension_of_the_run_sheets(tiny_run):
     hd = pd.read_csv(results / "hdcnn" / "scores.csv", dtype={"width": str})
     assert set(hd["width"]) == {"0.2"} and set(hd["dataset"]) == {"icelab", "csl"}
     assert set(hd["split"]) == {"sample", "repetition", "session", "subject", "finetune"}
-    for study in ("crossuser", "disentangle", "hdcnn"):
-        sheet = read_sheet(results / study / "runs.tsv")
-        scores = pd.read_csv(results / study / "scores.csv", dtype={"width": str})
+    for study, scores_file, audit_only in (("crossuser", "crossuser/scores.csv", False),
+                                           ("disentangle", "disentangle/scores.csv", False),
+                                           ("hdcnn", "hdcnn/scores.csv", False),
+                                           ("disentangle", "audit/disentangle_scores.csv", True),
+                                           ("hdcnn", "audit/hdcnn_scores.csv", True)):
+        # the study's own rows in its score table, the rows run only for the audit in the audit's
+        sheet = sheet_part(read_sheet(results / study / "runs.tsv"), audit_only)
+        scores = pd.read_csv(results / scores_file, dtype={"width": str})
         keys = [c for c in GRID_COLUMNS if c != "fold"]
         sheet_points = set(map(tuple, sheet[keys].astype(str).to_numpy()))
         score_points = set(map(tuple, scores[keys].astype(str).to_numpy()))
-        assert score_points == sheet_points, study
+        assert score_points == sheet_points, scores_file
         summary = pd.read_csv(results / study / "stats" / "summary.csv")
         assert len(summary) >= 2, study
+    audit = pd.read_csv(results / "audit" / "table.csv")
+    assert {"crossuser", "disentangle", "hdcnn"} == set(audit["study"])
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
@@ -296,8 +303,8 @@ def test_changing_one_latent_classifier_reruns_only_the_classification(tiny_run)
 
 def test_adding_a_width_trains_only_that_width(tiny_run):
     counts, out = _dry_run_counts(tiny_run, "hdcnn:\n  widths: [0.2, 0.7]\n")
-    sheet = read_sheet(tiny_run / "results" / "hdcnn" / "runs.tsv")
-    n_new = int((sheet["width"] == "0.2").sum())
+    sheet = sheet_part(read_sheet(tiny_run / "results" / "hdcnn" / "runs.tsv"), audit_only=False)
+    n_new = int((sheet["width"] == "0.2").sum())  # the study's jobs (the audit's run on the first width only)
     assert counts == {
         "all": 1,
         "hdcnn_run_sheet": 1,
