@@ -5,7 +5,7 @@ import pandas as pd
 from myoflow.audit import (audit_table, crossuser_across_datasets, crossuser_pairs, disentangle_pairs, hdcnn_pairs,
                            test_decisions)
 from myoflow.defects import DEFECTS
-from myoflow.errors import ConfigError
+from myoflow.errors import ConfigError, DataFormatError
 from myoflow.io import atomic_path
 from myoflow.logutil import log_to_file
 from myoflow.plots import plot_forest
@@ -16,13 +16,19 @@ HEADLINE_METRICS = ("balanced_accuracy", "gesture_accuracy", "accuracy")
 log = log_to_file(snakemake.log[0])
 defects = list(snakemake.params.defects)
 parts, notes, extra = [], {}, []
-for job, path in zip(snakemake.params.crossuser, snakemake.input.get("crossuser", [])):
-    table = pd.read_csv(path, keep_default_na=True)
-    note = str(table["note"].fillna("").iloc[0]) if len(table) else ""
+for path in snakemake.input.get("crossuser", []):
+    table = pd.read_csv(path)  # one (dataset, defect) job's per-user scores, its keys as columns
+    missing = sorted({"subject", "corrected", "defect_on", "dataset", "defect", "pipeline", "note"} - set(table))
+    if missing or table.empty:
+        raise DataFormatError(f"{path}: not a cross-user audit table (lacks columns {missing} or rows); remake it "
+                              "with snakemake --forcerun crossuser_audit_defect")
+    first = table.iloc[0]
+    note = "" if pd.isna(first["note"]) else str(first["note"])
     if note:
-        notes[(job["dataset"], job["defect"])] = note
+        notes[(first["dataset"], first["defect"])] = note
         continue
-    parts.append(crossuser_pairs(table.drop(columns="note"), job["dataset"], job["defect"], job["pipeline"]))
+    parts.append(crossuser_pairs(table[["subject", "corrected", "defect_on"]], first["dataset"], first["defect"],
+                                 first["pipeline"]))
 if "disentangle" in snakemake.input.keys():
     scores = pd.concat([pd.read_csv(p) for p in snakemake.input.disentangle], ignore_index=True)
     parts.append(disentangle_pairs(scores, snakemake.params.disentangle,

@@ -21,5 +21,8 @@ note = table.attrs.get("note", "")
 if note:
     log.info("%s", note)
     table = pd.DataFrame({"subject": [pd.NA], "corrected": [pd.NA], "defect_on": [pd.NA]})
+# the file carries its own keys: the audit table reads them from its columns
+keys = {"dataset": snakemake.wildcards.dataset, "defect": snakemake.wildcards.defect,
+        "pipeline": snakemake.params.pipeline, "note": note}
 with atomic_path(snakemake.output[0]) as tmp:
-    table.assign(note=note).to_csv(tmp, index=False, float_format="%.6g")
+    table.assign(**keys).to_csv(tmp, index=False, float_format="%.6g")

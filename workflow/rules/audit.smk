@@ -38,6 +38,7 @@ rule crossuser_audit_defect:
     params:
         split=lambda w: crossuser_audit_split(w.dataset),
         model=lambda w: crossuser_audit_model(w.defect),
+        pipeline=lambda w: crossuser_audit_pipeline_name(w.defect),
         windows=CU["windows"],
         pieces=CU["subwindows"]["pieces"],
         seed=config["seed"],
@@ -123,11 +124,6 @@ rule audit_table:
         runtime=20,
     params:
         defects=AUDITED_DEFECTS,
-        crossuser=lambda w: [
-            {"dataset": d, "defect": x, "pipeline": crossuser_audit_pipeline_name(x)}
-            for d in CU_AUDIT_DATASETS
-            for x in CU_AUDITED_DEFECTS
-        ],
         disentangle=lambda w: runsheets.disentangle_audit_pipeline(DIS, AUDIT),
         hdcnn=lambda w: runsheets.hdcnn_audit_pipeline(HD, AUDIT),
         disentangle_dataset=DIS["dataset"],
