@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .defects import DEFECTS, STUDIES
+from .defects import CROSSUSER_AUDIT, DEFECTS, STUDIES
 from .errors import ConfigError
 from .estimators import balanced_accuracy, build_estimator, fit_estimator
 from .features import extract_features, extract_subwindow_features, libemg_group_as_run, resolve_features
@@ -37,17 +37,6 @@ from .store import Recording
 
 __all__ = ["CROSSUSER_AUDIT", "PAIR_COLUMNS", "AUDIT_COLUMNS", "crossuser_defect_scores", "crossuser_pairs",
            "disentangle_pairs", "test_decisions", "hdcnn_pairs", "audit_table", "crossuser_across_datasets"]
-
-#: what each cross-user defect is audited on: the windowing variant both arms train and test on,
-#: and which audited model (``model``: the window/feature model; ``sequence_model``: the temporal
-#: feature model) with which feature group (None: the model's own input)
-CROSSUSER_AUDIT: dict[str, dict] = {
-    "raw_cropped_to_ground_truth": {"variant": "raw", "model": "model", "features": None},
-    "relabeled_from_cropped": {"variant": "relabeled", "model": "model", "features": None},
-    "metadata_misaligned": {"variant": "raw", "model": "model", "features": None},
-    "source_reshape": {"variant": "raw", "model": "sequence_model", "features": None},
-    "comb_without_ar9": {"variant": "raw", "model": "model", "features": "COMB"},
-}
 
 #: the defects that need ground-truth active bounds (no effect on a dataset without them)
 NEEDS_GROUND_TRUTH = frozenset({"raw_cropped_to_ground_truth", "relabeled_from_cropped"})

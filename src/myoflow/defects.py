@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .registry import Registry
 
-__all__ = ["Defect", "DEFECTS", "CORRECTED", "AS_PUBLISHED", "STUDIES", "study_defects", "protocol_defects",
-           "protocol_names", "audited_defects"]
+__all__ = ["Defect", "DEFECTS", "CORRECTED", "AS_PUBLISHED", "STUDIES", "CROSSUSER_AUDIT", "study_defects",
+           "protocol_defects", "protocol_names", "audited_defects"]
 
 #: the studies, in report order
 STUDIES = ("crossuser", "disentangle", "hdcnn")
@@ -188,6 +188,19 @@ _register(Defect(
               "for the many comparisons",
     corrected="paired tests over subjects with Holm's correction (the measure-test figure shows both)",
 ))
+
+
+#: what each cross-user defect is audited on (myoflow.audit; here, beside the registry, so the
+#: workflow reads it without importing the audit's statistics): the windowing variant both arms train and test on,
+#: and which audited model (``model``: the window/feature model; ``sequence_model``: the temporal
+#: feature model) with which feature group (None: the model's own input)
+CROSSUSER_AUDIT: dict[str, dict] = {
+    "raw_cropped_to_ground_truth": {"variant": "raw", "model": "model", "features": None},
+    "relabeled_from_cropped": {"variant": "relabeled", "model": "model", "features": None},
+    "metadata_misaligned": {"variant": "raw", "model": "model", "features": None},
+    "source_reshape": {"variant": "raw", "model": "sequence_model", "features": None},
+    "comb_without_ar9": {"variant": "raw", "model": "model", "features": "COMB"},
+}
 
 
 def study_defects(study: str, switch: str | None = "protocol") -> list[str]:

@@ -9,6 +9,7 @@ import os
 import sys
 
 from myoflow import defects, runsheets
+from myoflow.defects import CROSSUSER_AUDIT
 from myoflow.config import validate_config
 from myoflow.datasets import (
     get_dataset,
@@ -602,6 +603,7 @@ def hdcnn_sheet():
     return sheet
 
 
+@functools.cache
 def hdcnn_study_rows():
     """The HD-CNN sheet's rows of the study's own grid (not those run only for the audit)."""
     return runsheets.sheet_part(hdcnn_sheet(), audit_only=False)
@@ -750,8 +752,6 @@ def crossuser_audit_split(dataset):
 
 
 def crossuser_audit_model_name(defect):
-    from myoflow.audit import CROSSUSER_AUDIT
-
     return AUDIT["crossuser"][CROSSUSER_AUDIT[defect]["model"]]
 
 
@@ -764,19 +764,25 @@ def crossuser_audit_model(defect):
 
 
 def crossuser_audit_pipeline_name(defect):
-    from myoflow.audit import CROSSUSER_AUDIT
-
     spec = CROSSUSER_AUDIT[defect]
     name = crossuser_audit_model_name(defect)
     group = spec["features"] or CU["models"][name]["input"]
     return f"{name} on {group}, {spec['variant']} -> {spec['variant']}"
 
 
+@functools.cache
+def disentangle_study_rows():
+    """The disentanglement sheet's rows of the study's own grid (not those run only for the audit)."""
+    return runsheets.sheet_part(disentangle_sheet(), audit_only=False)
+
+
+@functools.cache
 def disentangle_audit_rows():
     """The disentanglement sheet's rows run only for the audit."""
     return runsheets.sheet_part(disentangle_sheet(), audit_only=True)
 
 
+@functools.cache
 def hdcnn_audit_rows():
     """The HD-CNN sheet's rows run only for the audit."""
     return runsheets.sheet_part(hdcnn_sheet(), audit_only=True)

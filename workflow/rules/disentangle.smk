@@ -185,9 +185,7 @@ rule disentangle_scores:
     """Per-subject latent-classifier accuracies of every row of the run sheet."""
     input:
         sheet="results/disentangle/runs.tsv",
-        predictions=lambda w: sorted(
-            set(runsheets.sheet_part(disentangle_sheet(), False)["predictions"])
-        ),
+        predictions=lambda w: sorted(set(disentangle_study_rows()["predictions"])),
     output:
         report(
             "results/disentangle/scores.csv",
