@@ -480,12 +480,16 @@ def disentangle_audit_pipeline(dis: Mapping, audit: Mapping) -> dict:
     """The disentanglement pipeline the audit compares protocols on: ``audit.disentangle``'s
     measure, split (null: the study's first) and latent classifier (null: the study's first
     network classifier, else its first), checked against the study."""
+    # here, not at the top: the latent classifiers import scikit-learn's models, which the
+    # scripts reading run sheets do not need
+    from .latents import NETWORK_CLASSIFIERS
+
     a = dict(audit.get("disentangle") or {})
     measure = a.get("measure") or dis["measures"][0]
     split = a.get("split") or dis["splits"][0]
     # null: the first network classifier of the study (test_set_epoch acts on those only), else
     # its first classifier
-    classifier = a.get("classifier") or next((c for c in dis["classifiers"] if c in ("ann", "cnn", "lstm")),
+    classifier = a.get("classifier") or next((c for c in dis["classifiers"] if c in NETWORK_CLASSIFIERS),
                                              dis["classifiers"][0])
     for key, value, known in (("measure", measure, dis["measures"]), ("split", split, dis["splits"]),
                               ("classifier", classifier, dis["classifiers"])):
